@@ -1,0 +1,142 @@
+// Output of a benchmark run: a plain-text table (one column per database, targets beside the
+// numbers they apply to) and JSON files under bench/results/.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ThroughputResult } from './send-bench.ts';
+import type { DeliveryResult, InitialSyncResult } from './sync-bench.ts';
+import type { ProfileSummary } from './profile.ts';
+import type { MemoryReading } from './server-handle.ts';
+
+export interface StorageResult {
+  bytesPerMessage: number;
+  messages: number;
+  /** Topic changes in a room of `smallRoomMembers` members. */
+  bytesPerStateChangeSmallRoom: number;
+  smallRoomMembers: number;
+  /** Topic changes in a room of `largeRoomMembers` members. */
+  bytesPerStateChangeLargeRoom: number;
+  largeRoomMembers: number;
+  stateChanges: number;
+  /** Joins into a room growing from 1 to `largeRoomMembers` members. */
+  bytesPerJoin: number;
+  totalBytesAtEnd: number;
+}
+
+export interface EngineResult {
+  engine: 'sqlite' | 'postgres';
+  /** 1/5/15-minute load averages around this engine's run (others' work skews timings). */
+  loadAverage: { before: number[]; after: number[] };
+  sendSequential: ThroughputResult;
+  sendConcurrent: ThroughputResult;
+  delivery: DeliveryResult;
+  initialSync: InitialSyncResult;
+  memory: { afterStart: MemoryReading; idle: MemoryReading; afterLoad: MemoryReading };
+  storage: StorageResult;
+  phaseSeconds: Record<string, number>;
+}
+
+export interface RunReport {
+  startedAt: string;
+  environment: Record<string, string | number>;
+  engines: EngineResult[];
+  profile?: {
+    send: ProfileSummary & { sendSequential: ThroughputResult; sendConcurrent: ThroughputResult };
+    syncFanout: ProfileSummary & { listeners: number; probes: number; delivery: DeliveryResult };
+  };
+}
+
+/** `meets` answers undefined where the target does not apply to that engine. */
+type Row = [label: string, value: (r: EngineResult) => string, target?: string, meets?: (r: EngineResult) => boolean | undefined];
+
+const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`;
+const ms = (n: number) => `${n.toFixed(2)} ms`;
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+
+const ROWS: Row[] = [
+  ['send, sequential (1 sender)', (r) => `${int(r.sendSequential.msgPerSec)} msg/s`, '≥ 2,500 msg/s', (r) => r.sendSequential.msgPerSec >= 2500],
+  ['  request p50 / p99', (r) => `${ms(r.sendSequential.requestLatency.p50Ms)} / ${ms(r.sendSequential.requestLatency.p99Ms)}`],
+  ['  server CPU per message', (r) => cpuPerMsg(r.sendSequential.serverCpuMsPerMessage)],
+  ['send, 10 concurrent senders', (r) => `${int(r.sendConcurrent.msgPerSec)} msg/s`, '≥ 6,000 msg/s (SQLite)', (r) => (r.engine === 'sqlite' ? r.sendConcurrent.msgPerSec >= 6000 : undefined)],
+  ['  request p50 / p99', (r) => `${ms(r.sendConcurrent.requestLatency.p50Ms)} / ${ms(r.sendConcurrent.requestLatency.p99Ms)}`],
+  ['  server CPU per message', (r) => cpuPerMsg(r.sendConcurrent.serverCpuMsPerMessage)],
+  ['send→sync delivery p50 (100 clients)', (r) => ms(r.delivery.fromSendStart.p50Ms)],
+  ['send→sync delivery p99 (100 clients)', (r) => ms(r.delivery.fromSendStart.p99Ms), '≤ 5 ms', (r) => r.delivery.fromSendStart.p99Ms <= 5],
+  ['  delivery max / missing', (r) => `${ms(r.delivery.fromSendStart.maxMs)} / ${r.delivery.missing}`],
+  ['  after send response p50 / p99', (r) => `${ms(r.delivery.fromSendResponse.p50Ms)} / ${ms(r.delivery.fromSendResponse.p99Ms)}`],
+  ['  server CPU per probe (send + 100 syncs)', (r) => (r.delivery.serverCpuMsPerProbe === undefined ? '?' : ms(r.delivery.serverCpuMsPerProbe))],
+  ['initial sync, 100 rooms (median)', (r) => ms(r.initialSync.medianMs)],
+  ['  first run / response size', (r) => `${ms(r.initialSync.firstMs)} / ${(r.initialSync.responseBytes / 1024).toFixed(0)} KiB`],
+  ['RSS idle (after start)', (r) => mb(r.memory.idle.rssBytes), '≤ 80 MB', (r) => r.memory.idle.rssBytes <= 80 * 1024 * 1024],
+  ['  V8 heap used / external (idle)', (r) => `${mb(r.memory.idle.heapUsedBytes)} / ${mb(r.memory.idle.externalBytes)}`],
+  ['RSS after load / peak', (r) => `${mb(r.memory.afterLoad.rssBytes)} / ${r.memory.afterLoad.peakRssBytes ? mb(r.memory.afterLoad.peakRssBytes) : '?'}`],
+  ['DB bytes per message', (r) => `${int(r.storage.bytesPerMessage)} B`],
+  ['DB bytes per state change (11 members)', (r) => `${int(r.storage.bytesPerStateChangeSmallRoom)} B`],
+  ['DB bytes per state change (101 members)', (r) => `${int(r.storage.bytesPerStateChangeLargeRoom)} B`],
+  ['DB bytes per join (room → 101 members)', (r) => `${int(r.storage.bytesPerJoin)} B`],
+  ['DB size at end', (r) => mb(r.storage.totalBytesAtEnd)],
+  ['load average before → after', (r) => `${r.loadAverage.before[0]} → ${r.loadAverage.after[0]}`],
+];
+
+/** "0.42 ms (≈ 2,381 msg/s per core)": the throughput one core would reach at that cost. */
+function cpuPerMsg(v: number | undefined): string {
+  if (v === undefined) return '?';
+  return `${ms(v)} (≈ ${int(1000 / v)}/s/core)`;
+}
+
+export function renderTable(report: RunReport): string {
+  const engines = report.engines;
+  const header = ['metric', ...engines.map((e) => e.engine), 'target'];
+  const lines: string[][] = [header];
+  for (const [label, value, target, meets] of ROWS) {
+    const cells = engines.map((e) => {
+      const v = value(e);
+      const verdict = target && meets ? meets(e) : undefined;
+      return verdict === undefined ? v : `${v} ${verdict ? 'ok' : 'MISS'}`;
+    });
+    lines.push([label, ...cells, target ?? '']);
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+  const fmt = (l: string[]) => l.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const out = [fmt(lines[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.slice(1).map(fmt)];
+  return out.join('\n');
+}
+
+function renderHotSpots(p: ProfileSummary): string {
+  const list = (title: string, spots: ProfileSummary['topSelf']) =>
+    [title, ...spots.map((s) => `  ${s.percent.toFixed(1).padStart(5)}%  ${s.ms.toFixed(0).padStart(6)} ms  ${s.name}`)].join('\n');
+  return [
+    `  busy ${p.busyMs} ms, idle ${p.idleMs} ms of ${p.wallMs} ms; percentages are of busy time`,
+    list('top functions by self time:', p.topSelf),
+    list('top modules by self time:', p.topModules),
+    list('Foyer functions by inclusive time:', p.topFoyerInclusive),
+    `  profile file (open in Chrome DevTools → Performance): ${p.file}`,
+  ].join('\n');
+}
+
+export function renderProfile(p: NonNullable<RunReport['profile']>): string {
+  const { send, syncFanout } = p;
+  return [
+    `CPU profile 1 — send path (SQLite): ${send.sendSequential.messages} sequential + ${send.sendConcurrent.messages} concurrent sends` +
+      ` (under the profiler: ${int(send.sendSequential.msgPerSec)} and ${int(send.sendConcurrent.msgPerSec)} msg/s)`,
+    renderHotSpots(send),
+    '',
+    `CPU profile 2 — sync fan-out (SQLite): ${syncFanout.probes} sends, each woken in ${syncFanout.listeners} long-polls` +
+      ` (under the profiler: delivery p50 ${ms(syncFanout.delivery.fromSendStart.p50Ms)})`,
+    renderHotSpots(syncFanout),
+  ].join('\n');
+}
+
+export function writeResults(dir: string, report: RunReport): string[] {
+  mkdirSync(dir, { recursive: true });
+  const stamp = report.startedAt.replace(/[:.]/g, '-');
+  const written: string[] = [];
+  for (const engine of report.engines) {
+    const path = join(dir, `${engine.engine}-${stamp}.json`);
+    writeFileSync(path, JSON.stringify({ ...report, engines: [engine] }, null, 2) + '\n');
+    written.push(path);
+  }
+  const latest = join(dir, 'latest.json');
+  writeFileSync(latest, JSON.stringify(report, null, 2) + '\n');
+  written.push(latest);
+  return written;
+}

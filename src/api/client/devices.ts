@@ -1,0 +1,95 @@
+// Device management (spec "Device management"), and the hook that records each token's
+// last-seen time and IP.
+import Type from 'typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Router } from '../router.ts';
+import { accessTokenOf } from '../router.ts';
+import type { Authenticator } from '../../services/auth/authenticator.ts';
+import type { DeviceService } from '../../services/accounts/devices.ts';
+
+const AuthDict = Type.Object({ type: Type.Optional(Type.String()), session: Type.Optional(Type.String()) });
+const DeviceParams = Type.Object({ deviceId: Type.String() });
+
+export function deviceRoutes(r: Router, deps: { devices: Pick<DeviceService, 'list' | 'get' | 'rename' | 'deleteDevicesWithAuth'> }): void {
+  // GET /_matrix/client/v3/devices
+  r.route({
+    method: 'GET',
+    path: '/_matrix/client/v3/devices',
+    auth: 'user',
+    handler: async ({ requester }) => ({ devices: await deps.devices.list(requester.userId) }),
+  });
+
+  // GET /_matrix/client/v3/devices/{deviceId}
+  r.route({
+    method: 'GET',
+    path: '/_matrix/client/v3/devices/:deviceId',
+    auth: 'user',
+    params: DeviceParams,
+    handler: ({ requester, params }) => deps.devices.get(requester.userId, params.deviceId),
+  });
+
+  // PUT /_matrix/client/v3/devices/{deviceId}
+  r.route({
+    method: 'PUT',
+    path: '/_matrix/client/v3/devices/:deviceId',
+    auth: 'user',
+    params: DeviceParams,
+    body: Type.Object({ display_name: Type.Optional(Type.Union([Type.String(), Type.Null()])) }),
+    handler: async ({ requester, params, body }) => {
+      // A body without display_name changes nothing, but the device must still exist.
+      if (body.display_name === undefined) await deps.devices.get(requester.userId, params.deviceId);
+      else await deps.devices.rename(requester.userId, params.deviceId, body.display_name);
+      return {};
+    },
+  });
+
+  // DELETE /_matrix/client/v3/devices/{deviceId}
+  r.route({
+    method: 'DELETE',
+    path: '/_matrix/client/v3/devices/:deviceId',
+    auth: 'user',
+    params: DeviceParams,
+    // No body schema: clients send this DELETE without a body at first (the UIA probe); the
+    // router hands over {} then, and UIA checks the auth dict's shape itself.
+    handler: async ({ requester, params, body }) => {
+      await deps.devices.deleteDevicesWithAuth(requester, `/devices/${params.deviceId}`, body as Record<string, unknown>, [params.deviceId]);
+      return {};
+    },
+  });
+
+  // POST /_matrix/client/v3/delete_devices
+  r.route({
+    method: 'POST',
+    path: '/_matrix/client/v3/delete_devices',
+    auth: 'user',
+    body: Type.Object({ devices: Type.Array(Type.String(), { maxItems: 1000 }), auth: Type.Optional(AuthDict) }),
+    handler: async ({ requester, body }) => {
+      await deps.devices.deleteDevicesWithAuth(requester, '/delete_devices', body as Record<string, unknown>, body.devices);
+      return {};
+    },
+  });
+}
+
+/**
+ * Records device activity for every authenticated request: a preHandler resolves the token
+ * (from the authenticator's cache, so the route's own check costs nothing more) and lets the
+ * device service write last_seen at most once a minute per token.
+ */
+export function trackDeviceActivity(http: FastifyInstance, deps: { authenticator: Pick<Authenticator, 'authenticate'>; devices: Pick<DeviceService, 'touch'> }): void {
+  http.addHook('preHandler', async (req) => {
+    let token: string | undefined;
+    try {
+      token = accessTokenOf(req);
+    } catch {
+      return;
+    }
+    if (!token) return;
+    let requester;
+    try {
+      requester = await deps.authenticator.authenticate(token);
+    } catch {
+      return; // the route answers the token error itself
+    }
+    await deps.devices.touch(requester, req.ip);
+  });
+}

@@ -1,0 +1,126 @@
+// Declaring routes: every route names its spec path, its auth kind, its TypeBox schemas and a
+// handler of a few lines. Client-server v3 paths are also served under /r0 (older clients).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Static, TSchema } from 'typebox';
+import { MatrixError } from '../core/errors.ts';
+import type { Authenticator, Requester } from '../services/auth/authenticator.ts';
+import type { RateLimiter } from '../util/rate-limiter.ts';
+
+export type AuthKind = 'none' | 'optional' | 'user' | 'guest' | 'admin';
+export type RateLimitName = 'login' | 'registration' | 'message';
+
+/** A response other than 200 JSON. */
+export class HttpResponse {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {}
+}
+
+type Infer<S> = S extends TSchema ? Static<S> : Record<string, never>;
+
+export interface HandlerContext<B, Q, P, R> {
+  body: Infer<B>;
+  query: Infer<Q>;
+  params: Infer<P>;
+  requester: R;
+  req: FastifyRequest;
+  reply: FastifyReply;
+}
+
+type RequesterFor<A extends AuthKind> = A extends 'none' ? null : A extends 'optional' ? Requester | null : Requester;
+
+export interface RouteSpec<A extends AuthKind, B, Q, P> {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  auth: A;
+  body?: B;
+  query?: Q;
+  params?: P;
+  rateLimit?: RateLimitName;
+  /** Raise the JSON body limit for this route (bytes). */
+  bodyLimit?: number;
+  handler(ctx: HandlerContext<B, Q, P, RequesterFor<A>>): Promise<unknown> | unknown;
+}
+
+export interface RouterDeps {
+  authenticator: Pick<Authenticator, 'authenticate'>;
+  rateLimiters: Partial<Record<RateLimitName, RateLimiter>>;
+}
+
+export function accessTokenOf(req: FastifyRequest): string | undefined {
+  const header = req.headers.authorization;
+  if (header) {
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m) throw new MatrixError('M_MISSING_TOKEN', 'Invalid Authorization header');
+    return m[1];
+  }
+  const q = (req.query as Record<string, unknown> | undefined)?.access_token;
+  return typeof q === 'string' && q.length > 0 ? q : undefined;
+}
+
+export class Router {
+  constructor(
+    readonly app: FastifyInstance,
+    private readonly deps: RouterDeps,
+  ) {}
+
+  route<A extends AuthKind, B extends TSchema | undefined = undefined, Q extends TSchema | undefined = undefined, P extends TSchema | undefined = undefined>(
+    spec: RouteSpec<A, B, Q, P>,
+  ): void {
+    const paths = [spec.path];
+    if (spec.path.includes('/_matrix/client/v3/')) paths.push(spec.path.replace('/_matrix/client/v3/', '/_matrix/client/r0/'));
+    for (const url of paths) {
+      this.app.route({
+        method: spec.method,
+        url,
+        bodyLimit: spec.bodyLimit,
+        schema: {
+          ...(spec.body ? { body: spec.body } : {}),
+          ...(spec.query ? { querystring: spec.query } : {}),
+          ...(spec.params ? { params: spec.params } : {}),
+        },
+        handler: async (req, reply) => {
+          const requester = await this.resolveRequester(spec.auth, req);
+          if (spec.rateLimit) this.checkRateLimit(spec.rateLimit, requester?.userId ?? req.ip, requester);
+          const result = await spec.handler({
+            body: (req.body ?? {}) as Infer<B>,
+            query: (req.query ?? {}) as Infer<Q>,
+            params: (req.params ?? {}) as Infer<P>,
+            requester: requester as RequesterFor<A>,
+            req,
+            reply,
+          });
+          if (result instanceof HttpResponse) {
+            return reply.code(result.status).headers(result.headers).send(result.body);
+          }
+          if (reply.sent) return reply;
+          return reply.send(result ?? {});
+        },
+      });
+    }
+  }
+
+  private async resolveRequester(auth: AuthKind, req: FastifyRequest): Promise<Requester | null> {
+    if (auth === 'none') return null;
+    const token = accessTokenOf(req);
+    if (!token) {
+      if (auth === 'optional') return null;
+      throw new MatrixError('M_MISSING_TOKEN', 'Missing access token');
+    }
+    const requester = await this.deps.authenticator.authenticate(token);
+    if (requester.isGuest && auth !== 'guest' && auth !== 'optional') {
+      throw new MatrixError('M_GUEST_ACCESS_FORBIDDEN', 'Guest access not allowed');
+    }
+    if (auth === 'admin' && !requester.isAdmin) throw new MatrixError('M_FORBIDDEN', 'You are not a server admin');
+    return requester;
+  }
+
+  private checkRateLimit(name: RateLimitName, key: string, requester: Requester | null): void {
+    const limiter = this.deps.rateLimiters[name];
+    if (!limiter || requester?.isAdmin || requester?.appserviceId) return;
+    const waitMs = limiter.take(key);
+    if (waitMs > 0) throw new MatrixError('M_LIMIT_EXCEEDED', 'Too many requests', { retry_after_ms: waitMs });
+  }
+}

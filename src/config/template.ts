@@ -1,0 +1,83 @@
+// The commented foyer.yaml that `foyer init` writes. Every option of schema.ts appears here,
+// set or commented out, with a line saying what it does.
+
+export interface TemplateValues {
+  serverName: string;
+  bind: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string;
+  signingKeyPath: string;
+  sharedSecret: string;
+}
+
+export function renderConfigTemplate(v: TemplateValues): string {
+  const q = (s: string) => JSON.stringify(s);
+  return `# Foyer homeserver configuration.
+# Paths are relative to this file's folder. Durations read like 30s, 10m, 12h, 90d.
+
+# The name in every user ID (@alice:${v.serverName}) and room alias. It cannot change later.
+server_name: ${q(v.serverName)}
+
+# The URL clients reach this server at, announced in /.well-known/matrix/client.
+# public_baseurl: "https://matrix.example.org"
+
+# Where the HTTP listener binds. Put a TLS reverse proxy in front for the internet.
+listen:
+  bind: ${q(v.bind)}
+  port: ${v.port}
+
+# Folder for the database (SQLite), media and other state.
+data_dir: ${q(v.dataDir)}
+
+database:
+  # "sqlite:PATH" for the embedded database, or a PostgreSQL URL such as
+  # "postgres://foyer:secret@127.0.0.1:5432/foyer" for production.
+  url: ${q(v.databaseUrl)}
+  # Connections kept open to PostgreSQL.
+  pool_size: 10
+
+# The server's ed25519 signing key, in Synapse's key file format ("ed25519 <version> <seed>").
+signing_key_path: ${q(v.signingKeyPath)}
+
+registration:
+  # Open self-registration. Off by default: create users with "foyer user create".
+  enabled: false
+  # When registration is enabled, require a token made by "foyer token create".
+  requires_token: false
+  # Secret for shared-secret registration (/_synapse/admin/v1/register). Keep it private.
+  shared_secret: ${q(v.sharedSecret)}
+  # Allow guest accounts (kind=guest).
+  allow_guests: false
+
+rooms:
+  # Room version for new rooms (10, 11 or 12).
+  default_version: "10"
+  # Turn on encryption in new rooms: "all", "invite" (private chats only) or "off".
+  encryption_by_default: "off"
+
+# Requests allowed per second per user (or IP), and the burst allowed above that.
+rate_limits:
+  enabled: true
+  login: { per_second: 0.17, burst_count: 3 }
+  registration: { per_second: 0.17, burst_count: 3 }
+  message: { per_second: 10, burst_count: 50 }
+
+# Lifetime of access tokens for clients that support refresh tokens; unset = no expiry.
+# access_token_lifetime: 1h
+
+# Largest JSON request body accepted, in bytes.
+max_request_body_bytes: 1048576
+
+# Served at /.well-known/matrix/client and /.well-known/matrix/server.
+well_known:
+  # client_base_url: "https://matrix.example.org"
+  # server: "matrix.example.org:443"
+
+# fatal, error, warn, info, debug, trace or silent. Message bodies and tokens are never logged.
+log_level: info
+
+# Registration files of application services (bridges).
+app_service_config_files: []
+`;
+}

@@ -1,0 +1,84 @@
+// Evaluates push rules for every local member when an event is written (DESIGN §3 step 7), so
+// unread counts are exact the moment the event is visible. Runs as a persist WriteHook: rules
+// and state are read before the transaction, only the inserts happen inside it.
+import type { Kysely } from 'kysely';
+import type { DB } from '../../storage/schema/index.ts';
+import type { PushActionRow, PushActionStore } from '../../storage/stores/push-actions.ts';
+import type { RoomEvent } from '../../core/pdu.ts';
+import { stateKeyOf } from '../../core/pdu.ts';
+import { roomVersion } from '../../core/room-versions.ts';
+import { userPowerLevel } from '../../core/auth/power-levels.ts';
+import { evaluatePushRules, type PushEvent } from '../../core/push/evaluate.ts';
+import type { PushRulesService } from './push-rules-service.ts';
+import type { StoredEvent } from '../rooms/event-reader.ts';
+import type { WriteHook } from '../rooms/persist.ts';
+
+export class PushEvaluator implements WriteHook<Array<Omit<PushActionRow, 'event_stream_pos'>>> {
+  constructor(
+    private readonly deps: {
+      serverName: string;
+      store: Pick<PushActionStore, 'insert'>;
+      pushRules: Pick<PushRulesService, 'queryCompiledRules'>;
+      /** Users whose events are ignored by userId (m.ignored_user_list). */
+      ignores?(userId: string, senderId: string): Promise<boolean>;
+    },
+  ) {}
+
+  async prepare(event: RoomEvent, state: ReadonlyMap<string, StoredEvent>): Promise<Array<Omit<PushActionRow, 'event_stream_pos'>>> {
+    const pdu = event.pdu;
+    // Redactions and most state are not notifications; invites are (invite_for_me) and are
+    // evaluated for the invitee below.
+    if (pdu.type === 'm.room.redaction') return [];
+    const create = state.get(stateKeyOf('m.room.create', ''));
+    const version = roomVersion(String(create?.pdu.content.room_version ?? '1')) ?? roomVersion('10')!;
+    const members: Array<{ userId: string; displayName: string | null }> = [];
+    let joinedCount = 0;
+    for (const [key, ev] of state) {
+      if (!key.startsWith('m.room.member\u0000') || ev.pdu.content.membership !== 'join') continue;
+      joinedCount++;
+      const userId = ev.pdu.state_key!;
+      if (userId === pdu.sender || !userId.endsWith(`:${this.deps.serverName}`)) continue;
+      members.push({ userId, displayName: typeof ev.pdu.content.displayname === 'string' ? ev.pdu.content.displayname : null });
+    }
+    if (pdu.type === 'm.room.member' && pdu.content.membership === 'invite' && pdu.state_key?.endsWith(`:${this.deps.serverName}`)) {
+      members.push({ userId: pdu.state_key, displayName: null });
+    }
+    if (members.length === 0) return [];
+
+    const powerLevels = state.get(stateKeyOf('m.room.power_levels', ''))?.pdu.content;
+    const notificationPowerLevels = (powerLevels?.notifications as Record<string, number> | undefined) ?? {};
+    const senderPowerLevel = userPowerLevel(pdu.sender, state, version);
+    const pushEvent: PushEvent = { ...pdu, room_id: event.roomId, event_id: event.eventId } as PushEvent;
+    const rel = pdu.content['m.relates_to'] as { rel_type?: string; event_id?: string } | undefined;
+    const threadId = rel?.rel_type === 'm.thread' && typeof rel.event_id === 'string' ? rel.event_id : '';
+    const out: Array<Omit<PushActionRow, 'event_stream_pos'>> = [];
+    for (const member of members) {
+      if (this.deps.ignores && (await this.deps.ignores(member.userId, pdu.sender))) continue;
+      const rules = await this.deps.pushRules.queryCompiledRules(member.userId);
+      const decision = evaluatePushRules(rules, pushEvent, {
+        userId: member.userId,
+        displayName: member.displayName,
+        roomMemberCount: joinedCount,
+        senderPowerLevel: Number.isFinite(senderPowerLevel) ? senderPowerLevel : Number.MAX_SAFE_INTEGER,
+        notificationPowerLevels,
+      });
+      if (!decision || (!decision.notify && !decision.highlight)) continue;
+      out.push({
+        user_id: member.userId,
+        room_id: event.roomId,
+        event_id: event.eventId,
+        thread_id: threadId,
+        notify: decision.notify ? 1 : 0,
+        highlight: decision.highlight ? 1 : 0,
+        actions: JSON.stringify(decision.actions),
+        ts: pdu.origin_server_ts,
+      });
+    }
+    return out;
+  }
+
+  async write(prepared: Array<Omit<PushActionRow, 'event_stream_pos'>>, trx: Kysely<DB>, streamPos: number): Promise<void> {
+    if (prepared.length === 0) return;
+    await this.deps.store.insert(prepared.map((r) => ({ ...r, event_stream_pos: streamPos })), trx);
+  }
+}

@@ -1,0 +1,42 @@
+// Keeps the full-text index in step with the room timeline. Runs as a persist WriteHook, so an
+// event's index row commits in the same transaction as the event, and a redaction removes its
+// target's row in the redaction's transaction: search never finds text that is gone.
+//
+// Encrypted rooms have nothing to index (m.room.encrypted carries no body); plaintext messages
+// sent into a room that has turned encryption on are not indexed either, since the spec keeps
+// encrypted rooms out of search.
+import type { Kysely } from 'kysely';
+import type { DB } from '../../storage/schema/index.ts';
+import { searchValueOf, type SearchStore, type SearchValue } from '../../storage/stores/search.ts';
+import { redactsOf, stateKeyOf, type RoomEvent } from '../../core/pdu.ts';
+import type { StoredEvent } from '../rooms/event-reader.ts';
+import type { WriteHook } from '../rooms/persist.ts';
+
+type Prepared =
+  | { kind: 'index'; eventId: string; entry: SearchValue }
+  | { kind: 'unindex'; targetId: string; roomId: string }
+  | null;
+
+export class SearchIndexer implements WriteHook<Prepared> {
+  constructor(private readonly store: Pick<SearchStore, 'insert' | 'deleteEvent'>) {}
+
+  async prepare(event: RoomEvent, state: ReadonlyMap<string, StoredEvent>): Promise<Prepared> {
+    const pdu = event.pdu;
+    if (pdu.type === 'm.room.redaction') {
+      const targetId = redactsOf(pdu);
+      return targetId ? { kind: 'unindex', targetId, roomId: event.roomId } : null;
+    }
+    if (state.has(stateKeyOf('m.room.encryption', ''))) return null;
+    // State events are searchable only as state (m.room.name / m.room.topic with key "").
+    if ((pdu.type === 'm.room.name' || pdu.type === 'm.room.topic') && pdu.state_key !== '') return null;
+    if (pdu.type === 'm.room.message' && pdu.state_key !== undefined) return null;
+    const entry = searchValueOf(pdu.type, pdu.content);
+    return entry ? { kind: 'index', eventId: event.eventId, entry } : null;
+  }
+
+  async write(prepared: Prepared, trx: Kysely<DB>): Promise<void> {
+    if (!prepared) return;
+    if (prepared.kind === 'index') await this.store.insert(prepared.eventId, prepared.entry, trx);
+    else await this.store.deleteEvent(prepared.targetId, prepared.roomId, trx);
+  }
+}

@@ -1,0 +1,29 @@
+// Presence in /sync: changes of the user and of everyone sharing a room with them.
+import { eventMatchesFilter, type Filter } from '../../core/filter.ts';
+import type { PresenceStore } from '../../storage/stores/presence.ts';
+import type { PresenceService } from '../ephemeral/presence.ts';
+import type { SyncContext, SyncProvider, SyncResponse } from './types.ts';
+
+export class PresenceSyncProvider implements SyncProvider {
+  readonly name = 'presence';
+  constructor(
+    private readonly deps: {
+      store: Pick<PresenceStore, 'changedBetween'>;
+      presence: Pick<PresenceService, 'asEvent' | 'changes'>;
+      usersSharingRoomWith(userId: string): Promise<string[]>;
+    },
+  ) {}
+
+  async contribute(ctx: SyncContext, from: number | null, to: number, response: SyncResponse): Promise<void> {
+    const filter = (ctx.filter.raw as Filter).presence;
+    if (filter?.limit === 0 || !eventMatchesFilter(filter, { type: 'm.presence' })) return;
+    // Nobody's presence changed since the token: skip the room-mates query.
+    if (!this.deps.presence.changes.changedSince('*', from)) return;
+    const users = await this.deps.usersSharingRoomWith(ctx.userId);
+    const changed = users.filter((u) => this.deps.presence.changes.changedSince(u, from));
+    for (const row of await this.deps.store.changedBetween(changed, from, to)) {
+      const event = this.deps.presence.asEvent(row);
+      if (eventMatchesFilter(filter, event)) response.presence.events.push(event);
+    }
+  }
+}

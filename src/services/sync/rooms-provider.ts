@@ -1,0 +1,205 @@
+// The rooms part of /sync: joined rooms (timeline, state, summary), invites and leaves.
+// Timelines are read by stream position; the state block is the state at the start of the
+// timeline (from the first timeline event's snapshot), so clients can rebuild room state
+// exactly as the spec's "state + timeline" model expects.
+import { stateKeyOf, type PDU } from '../../core/pdu.ts';
+import type { EventStore } from '../../storage/stores/events.ts';
+import type { EventReader, StoredEvent } from '../rooms/event-reader.ts';
+import type { StateStore, StateMap } from '../rooms/state-store.ts';
+import type { CurrentStateCache } from '../rooms/current-state.ts';
+import type { RoomWriter } from '../rooms/room-writer.ts';
+import { relatedIdsOf, toClientEvent, type ClientEvent } from '../rooms/client-event.ts';
+import type { SyncContext, SyncProvider, SyncResponse } from './types.ts';
+import type { VisibilityFilter } from '../rooms/visibility.ts';
+import type { RelationAggregator } from '../rooms/aggregations.ts';
+
+export interface RoomsProviderDeps {
+  events: Pick<EventStore, 'roomTimelineDesc' | 'roomsWithEventsBetween'>;
+  reader: EventReader;
+  stateStore: Pick<StateStore, 'stateOfSnapshot'>;
+  currentState: Pick<CurrentStateCache, 'get'>;
+  writer: Pick<RoomWriter, 'versionOf'>;
+  isForgotten(userId: string, roomId: string): Promise<boolean>;
+  visibility: Pick<VisibilityFilter, 'filterEventsForUser'>;
+  ignoredUsers(userId: string): Promise<ReadonlySet<string>>;
+  aggregations?: Pick<RelationAggregator, 'bundleAggregations'>;
+}
+
+const STRIPPED_STATE_TYPES = ['m.room.create', 'm.room.join_rules', 'm.room.name', 'm.room.avatar', 'm.room.canonical_alias', 'm.room.encryption', 'm.room.topic'];
+
+export const positionToken = (pos: number): string => `s${pos}`;
+
+export class RoomsSyncProvider implements SyncProvider {
+  readonly name = 'rooms';
+  constructor(private readonly deps: RoomsProviderDeps) {}
+
+  async contribute(ctx: SyncContext, from: number | null, to: number, response: SyncResponse): Promise<void> {
+    const memberships = ctx.memberships;
+    const ignored = await this.deps.ignoredUsers(ctx.userId);
+    const joined = memberships.filter((m) => m.membership === 'join' && ctx.filter.roomAllowed(m.room_id));
+    const withEvents = from === null ? null : await this.deps.events.roomsWithEventsBetween(joined.map((m) => m.room_id), from, to);
+
+    for (const m of joined) {
+      if (m.stream_pos > to) continue;
+      const isNew = from === null || m.stream_pos > from;
+      if (!isNew && !withEvents!.has(m.room_id) && !ctx.fullState) continue;
+      await this.joinedRoom(ctx, m.room_id, isNew ? null : from, to, m.stream_pos, ignored);
+    }
+
+    for (const m of memberships) {
+      if (!ctx.filter.roomAllowed(m.room_id) || m.stream_pos > to) continue;
+      const changed = from === null || m.stream_pos > from;
+      if (m.membership === 'invite' && changed) {
+        // Invites from ignored users are not shown (spec "Ignoring Users").
+        const invite = await this.deps.reader.getEvent(m.event_id);
+        if (invite && ignored.has(invite.pdu.sender)) continue;
+        response.rooms.invite[m.room_id] = { invite_state: { events: await this.strippedState(m.room_id, m.event_id) } };
+      } else if (m.membership === 'knock' && changed) {
+        response.rooms.knock[m.room_id] = { knock_state: { events: await this.strippedState(m.room_id, m.event_id) } };
+      } else if ((m.membership === 'leave' || m.membership === 'ban') && (from !== null ? changed : ctx.filter.includeLeave)) {
+        if (await this.deps.isForgotten(ctx.userId, m.room_id)) continue;
+        await this.leftRoom(ctx, m.room_id, from, m.stream_pos, response, ignored);
+      }
+    }
+  }
+
+  private async joinedRoom(ctx: SyncContext, roomId: string, from: number | null, to: number, joinedAt: number, ignored: ReadonlySet<string>): Promise<void> {
+    const versionId = (await this.deps.writer.versionOf(roomId))?.id;
+    const { timeline, limited, stateAtStart } = await this.timeline(ctx, roomId, from, to, joinedAt, ignored);
+    let stateEvents: StoredEvent[] = [];
+    if (from === null || ctx.fullState) {
+      stateEvents = await this.eventsOf(stateAtStart);
+    } else if (limited) {
+      const before = await this.stateAt(roomId, from);
+      const changed = new Map<string, string>();
+      for (const [k, id] of stateAtStart) if (before.get(k) !== id) changed.set(k, id);
+      stateEvents = await this.eventsOf(changed);
+    }
+    stateEvents = stateEvents.filter((e) => ctx.filter.stateAllows({ type: e.pdu.type, sender: e.pdu.sender, room_id: roomId, content: e.pdu.content }));
+    if (ctx.filter.lazyLoadMembers) {
+      const wanted = new Set(timeline.map((e) => e.pdu.sender));
+      wanted.add(ctx.userId);
+      const inTimeline = new Set(timeline.filter((e) => e.pdu.type === 'm.room.member').map((e) => e.pdu.state_key));
+      stateEvents = stateEvents.filter((e) => e.pdu.type !== 'm.room.member' || (wanted.has(e.pdu.state_key!) && !inTimeline.has(e.pdu.state_key)));
+      if (from !== null && !ctx.fullState) {
+        // Incremental lazy loading: add members of timeline senders the state block lacks.
+        const have = new Set(stateEvents.filter((e) => e.pdu.type === 'm.room.member').map((e) => e.pdu.state_key));
+        const missing = new Map<string, string>();
+        for (const sender of wanted) {
+          const id = stateAtStart.get(stateKeyOf('m.room.member', sender));
+          if (id && !have.has(sender) && !inTimeline.has(sender)) missing.set(stateKeyOf('m.room.member', sender), id);
+        }
+        if (missing.size > 0 && !limited) {
+          // Clients already hold members they saw before; only send senders new to this batch.
+          const seen = await this.stateAt(roomId, from);
+          for (const [k, id] of [...missing]) if (seen.get(k) === id) missing.delete(k);
+        }
+        stateEvents.push(...(await this.eventsOf(missing)));
+      }
+    }
+
+    const section = ctx.joinedRoom(roomId);
+    const related = await this.deps.reader.getEvents(relatedIdsOf([...timeline, ...stateEvents]));
+    const opts = { omitRoomId: true, requester: { userId: ctx.userId, deviceId: ctx.deviceId }, related, roomVersionId: versionId };
+    section.state.events = stateEvents.map((e) => toClientEvent(e, opts));
+    const timelineEvents = timeline.map((e) => toClientEvent(e, opts));
+    await this.deps.aggregations?.bundleAggregations(timelineEvents, ctx.userId, { deviceId: ctx.deviceId, omitRoomId: true });
+    section.timeline = {
+      events: timelineEvents,
+      limited,
+      prev_batch: positionToken(timeline.length > 0 ? timeline[0].streamPos! - 1 : to),
+    };
+    if (from === null || timeline.some((e) => e.pdu.type === 'm.room.member') || stateEvents.some((e) => e.pdu.type === 'm.room.member')) {
+      section.summary = await this.summary(roomId, ctx.userId);
+    }
+  }
+
+  private async leftRoom(ctx: SyncContext, roomId: string, from: number | null, leftAt: number, response: SyncResponse, ignored: ReadonlySet<string>): Promise<void> {
+    const versionId = (await this.deps.writer.versionOf(roomId))?.id;
+    const { timeline, limited, stateAtStart } = await this.timeline(ctx, roomId, from, leftAt, Number.MAX_SAFE_INTEGER, ignored);
+    const stateEvents = from === null || limited ? await this.eventsOf(stateAtStart) : [];
+    const related = await this.deps.reader.getEvents(relatedIdsOf([...timeline, ...stateEvents]));
+    const opts = { omitRoomId: true, requester: { userId: ctx.userId, deviceId: ctx.deviceId }, related, roomVersionId: versionId };
+    response.rooms.leave[roomId] = {
+      state: { events: stateEvents.map((e) => toClientEvent(e, opts)) },
+      timeline: { events: timeline.map((e) => toClientEvent(e, opts)), limited, prev_batch: positionToken(timeline.length > 0 ? timeline[0].streamPos! - 1 : leftAt) },
+      account_data: { events: [] },
+    };
+  }
+
+  /**
+   * Newest `limit` events in (from, to], oldest first, and the state before the first.
+   * Events after `visibleFrom` (the user's join) are visible by definition; older ones go
+   * through the history visibility rules.
+   */
+  private async timeline(ctx: SyncContext, roomId: string, from: number | null, to: number, visibleFrom: number, ignored: ReadonlySet<string>) {
+    const limit = ctx.filter.timelineLimit;
+    const rows = await this.deps.events.roomTimelineDesc(roomId, from ?? 0, to, limit + 1);
+    const limited = rows.length > limit;
+    let events = this.deps.reader.fromRows(rows.slice(0, limit)).reverse();
+    if (events.length > 0 && events[0].streamPos! < visibleFrom) events = await this.deps.visibility.filterEventsForUser(ctx.userId, events);
+    const timeline = events.filter(
+      (e) =>
+        !(ignored.has(e.pdu.sender) && e.pdu.state_key === undefined) &&
+        ctx.filter.timelineAllows({ type: e.pdu.type, sender: e.pdu.sender, room_id: roomId, content: e.pdu.content }),
+    );
+    const stateAtStart = events.length > 0 ? await this.stateBefore(events[0]) : await this.stateAt(roomId, to);
+    return { timeline, limited, stateAtStart };
+  }
+
+  /** State of the room just before `ev`. */
+  private async stateBefore(ev: StoredEvent): Promise<StateMap> {
+    if (ev.snapshotNid === null) return new Map();
+    const after = await this.deps.stateStore.stateOfSnapshot(ev.snapshotNid);
+    if (ev.pdu.state_key === undefined) return after;
+    const key = stateKeyOf(ev.pdu.type, ev.pdu.state_key);
+    if (after.get(key) !== ev.eventId) return after;
+    const before = new Map(after);
+    const replaces = ev.pdu.unsigned?.replaces_state;
+    if (typeof replaces === 'string') before.set(key, replaces);
+    else before.delete(key);
+    return before;
+  }
+
+  /** State after the last event at or before `pos`. */
+  private async stateAt(roomId: string, pos: number): Promise<StateMap> {
+    const [row] = await this.deps.events.roomTimelineDesc(roomId, 0, pos, 1);
+    if (!row || row.state_snapshot_nid === null) return new Map();
+    return this.deps.stateStore.stateOfSnapshot(Number(row.state_snapshot_nid));
+  }
+
+  private async eventsOf(state: StateMap): Promise<StoredEvent[]> {
+    const events = await this.deps.reader.getEvents(state.values());
+    return [...state.values()].map((id) => events.get(id)).filter((e): e is StoredEvent => !!e);
+  }
+
+  private async strippedState(roomId: string, membershipEventId: string): Promise<Array<Record<string, unknown>>> {
+    const state = await this.deps.currentState.get(roomId);
+    const out: Array<Record<string, unknown>> = [];
+    const strip = (pdu: PDU) => ({ type: pdu.type, state_key: pdu.state_key, content: pdu.content, sender: pdu.sender });
+    for (const type of STRIPPED_STATE_TYPES) {
+      const ev = state.get(stateKeyOf(type, ''));
+      if (ev) out.push(strip(ev.pdu));
+    }
+    const own = await this.deps.reader.getEvent(membershipEventId);
+    if (own) out.push(strip(own.pdu));
+    return out;
+  }
+
+  private async summary(roomId: string, userId: string): Promise<Record<string, unknown>> {
+    const state = await this.deps.currentState.get(roomId);
+    let joined = 0;
+    let invited = 0;
+    const heroes: string[] = [];
+    for (const [key, ev] of state) {
+      if (!key.startsWith('m.room.member\u0000')) continue;
+      const m = ev.pdu.content.membership;
+      if (m === 'join') joined++;
+      else if (m === 'invite') invited++;
+      if ((m === 'join' || m === 'invite') && ev.pdu.state_key !== userId && heroes.length < 5) heroes.push(ev.pdu.state_key!);
+    }
+    return { 'm.heroes': heroes.sort(), 'm.joined_member_count': joined, 'm.invited_member_count': invited };
+  }
+}
+
+export type { ClientEvent };

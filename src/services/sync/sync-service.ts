@@ -1,0 +1,99 @@
+// GET /sync: runs every stream provider for (since, now]; when nothing is new and the client
+// asked to wait, sleeps on the notifier until woken, the timeout, or the client going away.
+// The waiter is registered *before* the current position is read, so nothing can slip between.
+import { MatrixError } from '../../core/errors.ts';
+import type { Notifier } from '../streams/notifier.ts';
+import type { StreamPositions } from '../streams/positions.ts';
+import { emptyJoinedRoom, joinedRoomHasData, type SyncContext, type SyncFilter, type SyncProvider, type SyncResponse, type JoinedRoomSync } from './types.ts';
+
+export interface SyncRequest {
+  userId: string;
+  deviceId: string;
+  since?: string;
+  timeoutMs: number;
+  fullState: boolean;
+  filter: SyncFilter;
+  signal?: AbortSignal;
+}
+
+export interface SyncDeps {
+  positions: StreamPositions;
+  notifier: Notifier;
+  providers: SyncProvider[];
+  /** The user's current membership in every room they have one in. */
+  memberships(userId: string): Promise<SyncContext['memberships']>;
+}
+
+const MAX_TIMEOUT_MS = 5 * 60_000;
+
+export function parseSyncToken(token: string): number {
+  const m = /^s(\d{1,15})$/.exec(token);
+  if (!m) throw new MatrixError('M_INVALID_PARAM', 'Invalid sync token');
+  return Number(m[1]);
+}
+
+export class SyncService {
+  constructor(private readonly deps: SyncDeps) {}
+
+  async sync(req: SyncRequest): Promise<SyncResponse> {
+    const from = req.since !== undefined ? parseSyncToken(req.since) : null;
+    const deadline = Date.now() + Math.min(Math.max(req.timeoutMs, 0), MAX_TIMEOUT_MS);
+    for (;;) {
+      const waiter = from !== null ? this.deps.notifier.waiterFor(req.userId) : undefined;
+      const to = Math.max(this.deps.positions.current, from ?? 0);
+      const response = await this.build(req, from, to);
+      const remaining = deadline - Date.now();
+      if (from === null || req.fullState || hasData(response) || remaining <= 0 || req.signal?.aborted) {
+        waiter?.cancel();
+        return response;
+      }
+      const woken = await waiter!.wait(remaining, req.signal);
+      if (!woken) {
+        // Timed out or the client left: answer with what we have (nothing new, a fresh token).
+        return this.build(req, from, Math.max(this.deps.positions.current, from));
+      }
+    }
+  }
+
+  private async build(req: SyncRequest, from: number | null, to: number): Promise<SyncResponse> {
+    const response: SyncResponse = {
+      next_batch: `s${to}`,
+      rooms: { join: {}, invite: {}, leave: {}, knock: {} },
+      presence: { events: [] },
+      account_data: { events: [] },
+      to_device: { events: [] },
+      device_lists: { changed: [], left: [] },
+      device_one_time_keys_count: {},
+    };
+    const memberships = await this.deps.memberships(req.userId);
+    const ctx: SyncContext = {
+      userId: req.userId,
+      deviceId: req.deviceId,
+      memberships,
+      joinedRoomIds: memberships.filter((m) => m.membership === 'join').map((m) => m.room_id),
+      filter: req.filter,
+      fullState: req.fullState,
+      joinedRoom: (roomId: string): JoinedRoomSync => (response.rooms.join[roomId] ??= emptyJoinedRoom()),
+    };
+    for (const provider of this.deps.providers) await provider.contribute(ctx, from, to, response);
+    // Providers may have created sections for rooms that ended up with nothing to say.
+    if (from !== null) {
+      for (const [roomId, room] of Object.entries(response.rooms.join)) if (!joinedRoomHasData(room)) delete response.rooms.join[roomId];
+    }
+    return response;
+  }
+}
+
+function hasData(r: SyncResponse): boolean {
+  return (
+    Object.keys(r.rooms.join).length > 0 ||
+    Object.keys(r.rooms.invite).length > 0 ||
+    Object.keys(r.rooms.leave).length > 0 ||
+    Object.keys(r.rooms.knock).length > 0 ||
+    r.presence.events.length > 0 ||
+    r.account_data.events.length > 0 ||
+    r.to_device.events.length > 0 ||
+    r.device_lists.changed.length > 0 ||
+    r.device_lists.left.length > 0
+  );
+}

@@ -1,0 +1,111 @@
+// Opens the database: SQLite (better-sqlite3, WAL) or PostgreSQL (pg), behind one Kysely API.
+// Stores receive a `Database` and never know which engine is underneath, except through
+// `dialect.ts` for the few statements that differ.
+import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase as KyselySqliteDatabase } from 'kysely';
+// Each engine's driver is loaded only when that engine is used (pg alone is several MB of
+// resident code and data that a SQLite server would carry for nothing).
+import type SqliteDatabase from 'better-sqlite3';
+import type pg from 'pg';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DB } from './schema/index.ts';
+import { LruCache } from '../util/lru.ts';
+import { SqliteCheckpointer } from './sqlite-checkpointer.ts';
+
+export type Engine = 'sqlite' | 'postgres';
+
+export interface Database {
+  db: Kysely<DB>;
+  engine: Engine;
+  /** PostgreSQL schema in use, if not the default one. */
+  schema?: string;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** "sqlite:PATH", "sqlite::memory:" or a "postgres://" URL. */
+  url: string;
+  /** PostgreSQL only: schema to use (created if missing); tests use one schema each. */
+  schema?: string;
+  poolSize?: number;
+}
+
+// int8 (bigint) and numeric come back from pg as strings; our integers fit in 2^53.
+function pgTypesOf(driver: typeof pg) {
+  return {
+    getTypeParser(oid: number, format?: string) {
+      if (oid === 20 || oid === 1700) return (value: string) => Number(value);
+      return driver.types.getTypeParser(oid, format as 'text');
+    },
+  };
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const { url } = options;
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const { default: SqliteDriver } = await import('better-sqlite3');
+    const sqlite = new SqliteDriver(path);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('foreign_keys = OFF');
+    sqlite.pragma('cache_size = -16000');
+    const checkpointer = path === ':memory:' ? undefined : new SqliteCheckpointer(path);
+    if (checkpointer) sqlite.pragma('wal_autocheckpoint = 0');
+    const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    return {
+      db,
+      engine: 'sqlite',
+      close: async () => {
+        await db.destroy();
+        await checkpointer?.stop();
+      },
+    };
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const schema = options.schema;
+    if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name: ${schema}`);
+    const { default: pg } = await import('pg');
+    if (schema) {
+      const setup = new pg.Client({ connectionString: url });
+      await setup.connect();
+      try {
+        await setup.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      } finally {
+        await setup.end();
+      }
+    }
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      types: pgTypesOf(pg),
+      options: schema ? `-c search_path=${schema}` : undefined,
+    });
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    await sql`select 1`.execute(db);
+    return { db, engine: 'postgres', schema, close: () => db.destroy() };
+  }
+  throw new Error(`unsupported database URL (expected sqlite:PATH or postgres://…): ${url.replace(/:[^:@/]*@/, ':***@')}`);
+}
+
+/**
+ * Kysely prepares every statement anew, and preparing is a large share of a small query's
+ * cost on SQLite. The same SQL text always gets the same prepared statement here; that is safe
+ * because better-sqlite3 runs each statement to completion synchronously.
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database, capacity = 1000): KyselySqliteDatabase {
+  const cache = new LruCache<string, SqliteDatabase.Statement>(capacity);
+  return {
+    close: () => sqlite.close(),
+    prepare: (text: string) => {
+      let stmt = cache.get(text);
+      if (!stmt) {
+        stmt = sqlite.prepare(text);
+        cache.set(text, stmt);
+      }
+      return stmt;
+    },
+  };
+}

@@ -1,0 +1,17 @@
+// Full-text search index over room events (client-server "Server Side Search"). Created by
+// migration 0050_search with engine-specific DDL:
+// - SQLite: an FTS5 virtual table whose rowid is the event's `event_nid`;
+// - PostgreSQL: a plain table keyed by `event_nid` with a GIN index on
+//   to_tsvector('simple', value).
+// All queries on it are written in src/storage/stores/search.ts, per engine.
+
+export interface SearchTables {
+  event_search: {
+    event_id: string;
+    room_id: string;
+    /** The searched key: content.body, content.name or content.topic. */
+    key: string;
+    /** The text that is indexed. */
+    value: string;
+  };
+}

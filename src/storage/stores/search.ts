@@ -1,0 +1,206 @@
+// Queries on the full-text index of room events (`event_search`). This is the one store whose
+// SQL differs by engine, so the difference is kept here rather than in ../dialect.ts (which
+// holds only the small DDL helpers shared by all migrations):
+// - SQLite: FTS5. `event_search MATCH '"tok"* "tok2"*'`, rank = -bm25() (bm25 is lower-better);
+//   the FTS rowid is the event's nid, so joining with `events` is a primary-key lookup.
+// - PostgreSQL: to_tsvector('simple', value) @@ to_tsquery('simple', 'tok:* & tok2:*'), served
+//   by the GIN expression index of migration 0050; rank = ts_rank().
+// Both match every search token as a word prefix (all tokens must match). Callers pass tokens
+// already reduced to letters, digits and marks; they are re-checked here so no token can carry
+// query syntax into either engine's parser.
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { DB } from '../schema/index.ts';
+import type { Engine } from '../database.ts';
+import type { EventRow } from './events.ts';
+
+/** The searchable key and text of an event, or null when it has nothing to index. */
+export interface SearchValue {
+  key: 'content.body' | 'content.name' | 'content.topic';
+  value: string;
+}
+
+/**
+ * Which text of an event is searchable (spec "Server Side Search" → room_events): the body of
+ * m.room.message, the name of m.room.name, and for m.room.topic the topic together with the
+ * text/plain representation in content["m.topic"] when it says something else.
+ */
+export function searchValueOf(type: string, content: Record<string, unknown>): SearchValue | null {
+  if (type === 'm.room.message') {
+    return typeof content.body === 'string' && content.body.trim() !== '' ? { key: 'content.body', value: content.body } : null;
+  }
+  if (type === 'm.room.name') {
+    return typeof content.name === 'string' && content.name.trim() !== '' ? { key: 'content.name', value: content.name } : null;
+  }
+  if (type === 'm.room.topic') {
+    const parts: string[] = [];
+    if (typeof content.topic === 'string' && content.topic.trim() !== '') parts.push(content.topic);
+    const rich = content['m.topic'];
+    const reps = rich && typeof rich === 'object' && Array.isArray((rich as { 'm.text'?: unknown })['m.text']) ? (rich as { 'm.text': unknown[] })['m.text'] : [];
+    for (const rep of reps) {
+      if (!rep || typeof rep !== 'object') continue;
+      const { body, mimetype } = rep as { body?: unknown; mimetype?: unknown };
+      if (typeof body === 'string' && (mimetype === undefined || mimetype === 'text/plain') && !parts.includes(body)) parts.push(body);
+    }
+    return parts.length > 0 ? { key: 'content.topic', value: parts.join('\n') } : null;
+  }
+  return null;
+}
+
+export const SEARCHABLE_TYPES = ['m.room.message', 'm.room.name', 'm.room.topic'] as const;
+
+export interface SearchQuery {
+  /** Word prefixes that must all match. */
+  tokens: string[];
+  keys: readonly string[];
+  /** Rooms to search, each up to a stream position (a departed user sees nothing later). */
+  rooms: ReadonlyArray<{ roomId: string; maxPos: number }>;
+  senders?: readonly string[];
+  notSenders?: readonly string[];
+  /** Exact event types (wildcard patterns are applied by the caller). */
+  types?: readonly string[];
+  notTypes?: readonly string[];
+  order: 'rank' | 'recent';
+  /** `recent`: only events with a stream position below this one. */
+  beforePos?: number;
+  /** `rank`: rows to skip. */
+  offset?: number;
+  limit: number;
+}
+
+export type SearchRow = EventRow & { search_rank: number };
+
+const TOKEN = /^[\p{L}\p{N}\p{M}]+$/u;
+
+export class SearchStore {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly engine: Engine,
+  ) {}
+
+  /** Indexes a served event; runs inside the event's own transaction. */
+  async insert(eventId: string, entry: SearchValue, trx: Kysely<DB>): Promise<void> {
+    await insertEntry(trx, this.engine, eventId, entry);
+  }
+
+  /** Drops the index row of an event (it was redacted). */
+  async deleteEvent(eventId: string, roomId: string, trx: Kysely<DB>): Promise<void> {
+    const nidColumn = this.engine === 'sqlite' ? sql.raw('rowid') : sql.raw('event_nid');
+    await sql`DELETE FROM event_search WHERE ${nidColumn} IN (SELECT event_nid FROM events WHERE event_id = ${eventId} AND room_id = ${roomId})`.execute(trx);
+  }
+
+  /** Matching served events, in the requested order, with their rank. */
+  async search(q: SearchQuery): Promise<SearchRow[]> {
+    const match = this.matchExpression(q.tokens);
+    if (!match || q.rooms.length === 0 || q.limit <= 0) return [];
+    const rank = this.engine === 'sqlite' ? sql`-bm25(event_search)` : sql`ts_rank(to_tsvector('simple'::regconfig, s.value), ${match})`;
+    const order =
+      q.order === 'recent'
+        ? sql`e.stream_pos DESC`
+        : sql`search_rank DESC, e.stream_pos DESC`;
+    const page = q.order === 'rank' && q.offset ? sql`LIMIT ${q.limit} OFFSET ${q.offset}` : sql`LIMIT ${q.limit}`;
+    const result = await sql<SearchRow>`
+      WITH allowed(room_id, max_pos) AS (${this.allowedRooms(q.rooms)})
+      SELECT e.*, ${rank} AS search_rank
+      FROM ${this.from()}
+      WHERE ${this.conditions(q, match)}
+      ORDER BY ${order}
+      ${page}`.execute(this.db);
+    return result.rows.map((r) => ({ ...r, search_rank: Number(r.search_rank) }));
+  }
+
+  /** How many served events match, before visibility checks (the response's approximate `count`). */
+  async count(q: SearchQuery): Promise<number> {
+    const match = this.matchExpression(q.tokens);
+    if (!match || q.rooms.length === 0) return 0;
+    const result = await sql<{ n: number | string }>`
+      WITH allowed(room_id, max_pos) AS (${this.allowedRooms(q.rooms)})
+      SELECT count(*) AS n
+      FROM ${this.from()}
+      WHERE ${this.conditions({ ...q, beforePos: undefined }, match)}`.execute(this.db);
+    return Number(result.rows[0]?.n ?? 0);
+  }
+
+  private from(): RawBuilder<unknown> {
+    return this.engine === 'sqlite'
+      ? sql`event_search JOIN events e ON e.event_nid = event_search.rowid JOIN allowed a ON a.room_id = e.room_id`
+      : sql`event_search s JOIN events e ON e.event_nid = s.event_nid JOIN allowed a ON a.room_id = e.room_id`;
+  }
+
+  /** The rooms as a VALUES list; casts make PostgreSQL type the columns. */
+  private allowedRooms(rooms: SearchQuery['rooms']): RawBuilder<unknown> {
+    return sql`VALUES ${sql.join(rooms.map((r) => sql`(CAST(${r.roomId} AS TEXT), CAST(${r.maxPos} AS BIGINT))`))}`;
+  }
+
+  private matchExpression(tokens: readonly string[]): RawBuilder<unknown> | null {
+    const safe = tokens.filter((t) => TOKEN.test(t));
+    if (safe.length === 0) return null;
+    if (this.engine === 'sqlite') return sql.val(safe.map((t) => `"${t}"*`).join(' '));
+    return sql`to_tsquery('simple'::regconfig, ${safe.map((t) => `${t}:*`).join(' & ')})`;
+  }
+
+  private conditions(q: SearchQuery, match: RawBuilder<unknown>): RawBuilder<unknown> {
+    const where: RawBuilder<unknown>[] = [
+      this.engine === 'sqlite' ? sql`event_search MATCH ${match}` : sql`to_tsvector('simple'::regconfig, s.value) @@ ${match}`,
+      sql`e.stream_pos IS NOT NULL`,
+      sql`e.stream_pos <= a.max_pos`,
+      sql`e.soft_failed = 0`,
+      sql`e.rejected IS NULL`,
+      sql`e.redacted_by IS NULL`,
+    ];
+    const key = this.engine === 'sqlite' ? sql.raw('event_search.key') : sql.raw('s.key');
+    where.push(sql`${key} IN (${sql.join([...q.keys])})`);
+    if (q.senders) where.push(q.senders.length > 0 ? sql`e.sender IN (${sql.join([...q.senders])})` : sql`1 = 0`);
+    if (q.notSenders && q.notSenders.length > 0) where.push(sql`e.sender NOT IN (${sql.join([...q.notSenders])})`);
+    if (q.types) where.push(q.types.length > 0 ? sql`e.type IN (${sql.join([...q.types])})` : sql`1 = 0`);
+    if (q.notTypes && q.notTypes.length > 0) where.push(sql`e.type NOT IN (${sql.join([...q.notTypes])})`);
+    if (q.order === 'recent' && q.beforePos !== undefined) where.push(sql`e.stream_pos < ${q.beforePos}`);
+    return sql.join(where, sql` AND `);
+  }
+}
+
+async function insertEntry(db: Kysely<any>, engine: Engine, eventId: string, entry: SearchValue): Promise<void> {
+  const nidColumn = engine === 'sqlite' ? sql.raw('rowid') : sql.raw('event_nid');
+  await sql`INSERT INTO event_search (${nidColumn}, event_id, room_id, key, value)
+    SELECT event_nid, event_id, room_id, ${entry.key}, ${entry.value} FROM events WHERE event_id = ${eventId}`.execute(db);
+}
+
+/**
+ * Indexes the events written before the index existed (run once, by migration 0050). Skips
+ * what clients could never find: unserved or redacted events and rooms that are encrypted now.
+ */
+export async function backfillSearchIndex(db: Kysely<any>, engine: Engine): Promise<void> {
+  const encrypted = new Set(
+    (await db.selectFrom('room_current_state').select('room_id').where('type', '=', 'm.room.encryption').where('state_key', '=', '').execute()).map(
+      (r: { room_id: string }) => r.room_id,
+    ),
+  );
+  let after = 0;
+  for (;;) {
+    const rows: Array<{ event_nid: number | string; event_id: string; room_id: string; type: string; json: string }> = await db
+      .selectFrom('events')
+      .select(['event_nid', 'event_id', 'room_id', 'type', 'json'])
+      .where('event_nid', '>', after)
+      .where('type', 'in', [...SEARCHABLE_TYPES])
+      .where('stream_pos', 'is not', null)
+      .where('soft_failed', '=', 0)
+      .where('rejected', 'is', null)
+      .where('redacted_by', 'is', null)
+      .orderBy('event_nid')
+      .limit(500)
+      .execute();
+    if (rows.length === 0) return;
+    for (const row of rows) {
+      if (encrypted.has(row.room_id)) continue;
+      let content: unknown;
+      try {
+        content = (JSON.parse(row.json) as { content?: unknown }).content;
+      } catch {
+        continue;
+      }
+      if (!content || typeof content !== 'object') continue;
+      const entry = searchValueOf(row.type, content as Record<string, unknown>);
+      if (entry) await insertEntry(db, engine, row.event_id, entry);
+    }
+    after = Number(rows[rows.length - 1].event_nid);
+  }
+}
