@@ -1,6 +1,7 @@
 // Queries on room events. Rows hold the PDU as JSON text; parsing happens in services.
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { DB } from '../schema/index.ts';
+import { prepare } from '../prepared.ts';
 
 export type EventRow = Selectable<DB['events']>;
 
@@ -8,14 +9,18 @@ export type EventRow = Selectable<DB['events']>;
 export type NewEventRow = Omit<Insertable<DB['events']>, 'event_nid' | 'redacted_by'>;
 
 export class EventStore {
-  constructor(private readonly db: Kysely<DB>) {}
+  /** The statements of every send and every woken /sync, compiled once (../prepared.ts). */
+  private readonly q: ReturnType<typeof preparedQueries>;
+
+  constructor(private readonly db: Kysely<DB>) {
+    this.q = preparedQueries(db);
+  }
+
 
   async insert(row: NewEventRow, prevEventIds: string[], trx: Kysely<DB>): Promise<number> {
-    const inserted = await trx.insertInto('events').values({ ...row, redacted_by: null }).returning('event_nid').executeTakeFirstOrThrow();
-    const nid = Number(inserted.event_nid);
-    if (prevEventIds.length > 0) {
-      await trx.insertInto('event_edges').values(prevEventIds.map((p) => ({ event_nid: nid, prev_event_id: p }))).execute();
-    }
+    const inserted = await this.q.insert.executeTakeFirst(row as Required<NewEventRow>, trx);
+    const nid = Number(inserted!.event_nid);
+    if (prevEventIds.length > 0) await this.q.insertEdges.run({ nid, prev: prevEventIds }, trx);
     return nid;
   }
 
@@ -54,29 +59,13 @@ export class EventStore {
   }
 
   private roomTimeline(roomId: string, from: number, to: number, limit: number, order: 'asc' | 'desc'): Promise<EventRow[]> {
-    return this.db
-      .selectFrom('events')
-      .selectAll()
-      .where('room_id', '=', roomId)
-      .where('stream_pos', '>', from)
-      .where('stream_pos', '<=', to)
-      .where('soft_failed', '=', 0)
-      .orderBy('stream_pos', order)
-      .limit(limit)
-      .execute();
+    return this.q.timeline[order].execute({ roomId, from, to, limit });
   }
 
   /** Rooms (among those given) that have served events in (from, to]. */
   async roomsWithEventsBetween(roomIds: readonly string[], from: number, to: number): Promise<Set<string>> {
     if (roomIds.length === 0 || from >= to) return new Set();
-    const rows = await this.db
-      .selectFrom('events')
-      .select('room_id')
-      .distinct()
-      .where('room_id', 'in', roomIds)
-      .where('stream_pos', '>', from)
-      .where('stream_pos', '<=', to)
-      .execute();
+    const rows = await this.q.roomsWithEventsBetween.execute({ roomIds, from, to });
     return new Set(rows.map((r) => r.room_id));
   }
 
@@ -97,4 +86,30 @@ export class EventStore {
       .limit(limit)
       .execute();
   }
+}
+
+function preparedQueries(db0: Kysely<DB>) {
+  return {
+    insert: prepare(db0, (db, row: Required<NewEventRow>) => db.insertInto('events').values({ ...row, redacted_by: null }).returning('event_nid')),
+    insertEdges: prepare(db0, (db, a: { nid: number; prev: string[] }) => db.insertInto('event_edges').values(a.prev.map((p) => ({ event_nid: a.nid, prev_event_id: p })))),
+    timeline: {
+      asc: prepare(db0, (db, a: { roomId: string; from: number; to: number; limit: number }) => roomTimelineQuery(db, a, 'asc')),
+      desc: prepare(db0, (db, a: { roomId: string; from: number; to: number; limit: number }) => roomTimelineQuery(db, a, 'desc')),
+    },
+    roomsWithEventsBetween: prepare(db0, (db, a: { roomIds: readonly string[]; from: number; to: number }) =>
+      db.selectFrom('events').select('room_id').distinct().where('room_id', 'in', a.roomIds).where('stream_pos', '>', a.from).where('stream_pos', '<=', a.to),
+    ),
+  };
+}
+
+function roomTimelineQuery(db: Kysely<DB>, a: { roomId: string; from: number; to: number; limit: number }, order: 'asc' | 'desc') {
+  return db
+    .selectFrom('events')
+    .selectAll()
+    .where('room_id', '=', a.roomId)
+    .where('stream_pos', '>', a.from)
+    .where('stream_pos', '<=', a.to)
+    .where('soft_failed', '=', 0)
+    .orderBy('stream_pos', order)
+    .limit(a.limit);
 }

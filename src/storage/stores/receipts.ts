@@ -1,11 +1,24 @@
 // Queries on read receipts.
 import type { Kysely, Selectable } from 'kysely';
 import type { DB } from '../schema/index.ts';
+import { prepare } from '../prepared.ts';
 
 export type ReceiptRow = Selectable<DB['receipts']>;
 
 export class ReceiptStore {
-  constructor(private readonly db: Kysely<DB>) {}
+  /** Read by every /sync for each joined room it answers for (../prepared.ts). */
+  private readonly readUpToQuery;
+
+  constructor(private readonly db: Kysely<DB>) {
+    this.readUpToQuery = prepare(db, (q, a: { userId: string; roomId: string }) =>
+      q
+        .selectFrom('receipts')
+        .select(['thread_id', 'event_stream_pos'])
+        .where('user_id', '=', a.userId)
+        .where('room_id', '=', a.roomId)
+        .where('receipt_type', 'in', ['m.read', 'm.read.private']),
+    );
+  }
 
   /** Stores the receipt unless the user already has one at a later event; returns whether stored. */
   async upsert(row: ReceiptRow): Promise<boolean> {
@@ -43,13 +56,7 @@ export class ReceiptStore {
 
   /** The user's furthest read position in a room (public or private, any thread or none). */
   async readUpTo(userId: string, roomId: string): Promise<Array<{ thread_id: string; event_stream_pos: number }>> {
-    const rows = await this.db
-      .selectFrom('receipts')
-      .select(['thread_id', 'event_stream_pos'])
-      .where('user_id', '=', userId)
-      .where('room_id', '=', roomId)
-      .where('receipt_type', 'in', ['m.read', 'm.read.private'])
-      .execute();
+    const rows = await this.readUpToQuery.execute({ userId, roomId });
     return rows.map((r) => ({ thread_id: r.thread_id, event_stream_pos: Number(r.event_stream_pos) }));
   }
 }

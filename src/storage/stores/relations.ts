@@ -8,6 +8,7 @@
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { DB } from '../schema/index.ts';
 import type { EventRow } from './events.ts';
+import { prepare } from '../prepared.ts';
 
 export interface ChildrenQuery {
   roomId: string;
@@ -41,7 +42,12 @@ function served<Q extends EventsQuery>(q: Q): Q {
 }
 
 export class RelationStore {
-  constructor(private readonly db: Kysely<DB>) {}
+  /** The bundled-aggregation reads of every /sync timeline (../prepared.ts). */
+  private readonly q: ReturnType<typeof preparedQueries>;
+
+  constructor(private readonly db: Kysely<DB>) {
+    this.q = preparedQueries(db);
+  }
 
   /** Children of the parents in the room, by stream position (newest first for dir "b"). */
   children(q: ChildrenQuery): Promise<EventRow[]> {
@@ -98,22 +104,13 @@ export class RelationStore {
    */
   childrenOfType(parentIds: readonly string[], relType: string, excludeSenders: readonly string[] = []): Promise<EventRow[]> {
     if (parentIds.length === 0) return Promise.resolve([]);
-    let q = served(this.db.selectFrom('events').selectAll())
-      .where('relates_to', 'in', parentIds)
-      .where('rel_type', '=', relType);
-    if (excludeSenders.length > 0) q = q.where('sender', 'not in', excludeSenders);
-    return q.orderBy('stream_pos', 'asc').execute();
+    return this.q.childrenOfType.execute({ parentIds, relType, excludeSenders });
   }
 
   /** Per thread root: number of m.thread children and the position of the newest (any room; caller matches rooms). */
   async threadCounts(rootIds: readonly string[], excludeSenders: readonly string[] = []): Promise<ThreadCount[]> {
     if (rootIds.length === 0) return [];
-    let q = served(this.db.selectFrom('events'))
-      .select((eb) => ['relates_to', 'room_id', eb.fn.countAll().as('n'), eb.fn.max('stream_pos').as('latest')])
-      .where('relates_to', 'in', rootIds)
-      .where('rel_type', '=', 'm.thread');
-    if (excludeSenders.length > 0) q = q.where('sender', 'not in', excludeSenders);
-    const rows = await q.groupBy(['relates_to', 'room_id']).execute();
+    const rows = await this.q.threadCounts.execute({ rootIds, excludeSenders });
     return rows.map((r) => ({ rootId: r.relates_to!, roomId: r.room_id, count: Number(r.n), latestPos: Number(r.latest) }));
   }
 
@@ -168,4 +165,24 @@ export class RelationStore {
     const rows = await q.orderBy(latest, 'desc').limit(opts.limit).execute();
     return rows.map((r) => ({ rootId: r.root_id!, latestPos: Number(r.latest) }));
   }
+}
+
+function preparedQueries(db0: Kysely<DB>) {
+  return {
+    childrenOfType: prepare(db0, (db, a: { parentIds: readonly string[]; relType: string; excludeSenders: readonly string[] }) => {
+      let q = served(db.selectFrom('events').selectAll())
+        .where('relates_to', 'in', a.parentIds)
+        .where('rel_type', '=', a.relType);
+      if (a.excludeSenders.length > 0) q = q.where('sender', 'not in', a.excludeSenders);
+      return q.orderBy('stream_pos', 'asc');
+    }),
+    threadCounts: prepare(db0, (db, a: { rootIds: readonly string[]; excludeSenders: readonly string[] }) => {
+      let q = served(db.selectFrom('events'))
+        .select((eb) => ['relates_to', 'room_id', eb.fn.countAll().as('n'), eb.fn.max('stream_pos').as('latest')])
+        .where('relates_to', 'in', a.rootIds)
+        .where('rel_type', '=', 'm.thread');
+      if (a.excludeSenders.length > 0) q = q.where('sender', 'not in', a.excludeSenders);
+      return q.groupBy(['relates_to', 'room_id']);
+    }),
+  };
 }

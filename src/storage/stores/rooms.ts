@@ -1,12 +1,18 @@
 // Queries on rooms, their current state, forward extremities and client transaction IDs.
 import type { Kysely, Selectable } from 'kysely';
 import type { DB } from '../schema/index.ts';
+import { prepare } from '../prepared.ts';
 
 export type RoomRow = Selectable<DB['rooms']>;
 export type CurrentStateRow = Selectable<DB['room_current_state']>;
 
 export class RoomStore {
-  constructor(private readonly db: Kysely<DB>) {}
+  /** Statements of every send and every /sync, compiled once (../prepared.ts). */
+  private readonly q: ReturnType<typeof preparedQueries>;
+
+  constructor(private readonly db: Kysely<DB>) {
+    this.q = preparedQueries(db);
+  }
 
   async insertRoom(row: RoomRow, trx: Kysely<DB>): Promise<void> {
     await trx.insertInto('rooms').values(row).execute();
@@ -51,7 +57,7 @@ export class RoomStore {
   async replaceForwardExtremities(roomId: string, remove: string[], add: string[], trx: Kysely<DB>): Promise<void> {
     // The usual case, one event replacing one extremity, is a single statement.
     if (remove.length === 1 && add.length === 1) {
-      await trx.updateTable('room_forward_extremities').set({ event_id: add[0] }).where('room_id', '=', roomId).where('event_id', '=', remove[0]).execute();
+      await this.q.replaceExtremity.run({ roomId, remove: remove[0], add: add[0] }, trx);
       return;
     }
     if (remove.length > 0) {
@@ -68,13 +74,8 @@ export class RoomStore {
 
   /** Rooms where the user's current membership is one of `memberships`. */
   async roomsOfUser(userId: string, memberships: readonly string[]): Promise<Array<{ room_id: string; membership: string; event_id: string; stream_pos: number }>> {
-    const rows = await this.db
-      .selectFrom('room_current_state')
-      .select(['room_id', 'membership', 'event_id', 'stream_pos'])
-      .where('type', '=', 'm.room.member')
-      .where('state_key', '=', userId)
-      .where('membership', 'in', memberships)
-      .execute();
+    if (memberships.length === 0) return [];
+    const rows = await this.q.roomsOfUser.execute({ userId, memberships });
     return rows.map((r) => ({ room_id: r.room_id, membership: r.membership ?? '', event_id: r.event_id, stream_pos: Number(r.stream_pos) }));
   }
 
@@ -91,17 +92,11 @@ export class RoomStore {
   }
 
   async findTxn(userId: string, deviceId: string, txnId: string): Promise<{ event_id: string; room_id: string } | undefined> {
-    return this.db
-      .selectFrom('event_txns')
-      .select(['event_id', 'room_id'])
-      .where('user_id', '=', userId)
-      .where('device_id', '=', deviceId)
-      .where('txn_id', '=', txnId)
-      .executeTakeFirst();
+    return this.q.findTxn.executeTakeFirst({ userId, deviceId, txnId });
   }
 
   async insertTxn(row: { user_id: string; device_id: string; txn_id: string; event_id: string; room_id: string; created_ts: number }, trx: Kysely<DB>): Promise<void> {
-    await trx.insertInto('event_txns').values(row).execute();
+    await this.q.insertTxn.run(row, trx);
   }
 
   async forget(userId: string, roomId: string): Promise<void> {
@@ -113,7 +108,7 @@ export class RoomStore {
   }
 
   async isForgotten(userId: string, roomId: string): Promise<boolean> {
-    const row = await this.db.selectFrom('room_forgotten').select('room_id').where('user_id', '=', userId).where('room_id', '=', roomId).executeTakeFirst();
+    const row = await this.q.isForgotten.executeTakeFirst({ userId, roomId });
     return !!row;
   }
 
@@ -136,4 +131,29 @@ export class RoomStore {
       .execute();
     return rows.map((r) => r.state_key);
   }
+}
+
+function preparedQueries(db0: Kysely<DB>) {
+  return {
+    replaceExtremity: prepare(db0, (db, a: { roomId: string; remove: string; add: string }) =>
+      db.updateTable('room_forward_extremities').set({ event_id: a.add }).where('room_id', '=', a.roomId).where('event_id', '=', a.remove),
+    ),
+    roomsOfUser: prepare(db0, (db, a: { userId: string; memberships: readonly string[] }) =>
+      db
+        .selectFrom('room_current_state')
+        .select(['room_id', 'membership', 'event_id', 'stream_pos'])
+        .where('type', '=', 'm.room.member')
+        .where('state_key', '=', a.userId)
+        .where('membership', 'in', a.memberships),
+    ),
+    findTxn: prepare(db0, (db, a: { userId: string; deviceId: string; txnId: string }) =>
+      db.selectFrom('event_txns').select(['event_id', 'room_id']).where('user_id', '=', a.userId).where('device_id', '=', a.deviceId).where('txn_id', '=', a.txnId),
+    ),
+    insertTxn: prepare(db0, (db, row: { user_id: string; device_id: string; txn_id: string; event_id: string; room_id: string; created_ts: number }) =>
+      db.insertInto('event_txns').values(row),
+    ),
+    isForgotten: prepare(db0, (db, a: { userId: string; roomId: string }) =>
+      db.selectFrom('room_forgotten').select('room_id').where('user_id', '=', a.userId).where('room_id', '=', a.roomId),
+    ),
+  };
 }
