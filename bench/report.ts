@@ -9,6 +9,8 @@ import type { MemoryReading } from './server-handle.ts';
 
 export interface StorageResult {
   bytesPerMessage: number;
+  /** Where a message's bytes went: event rows, event indexes, push actions, search index, other. */
+  bytesPerMessageBreakdown?: Record<string, number>;
   messages: number;
   /** Topic changes in a room of `smallRoomMembers` members. */
   bytesPerStateChangeSmallRoom: number;
@@ -70,12 +72,22 @@ const ROWS: Row[] = [
   ['  V8 heap used / external (idle)', (r) => `${mb(r.memory.idle.heapUsedBytes)} / ${mb(r.memory.idle.externalBytes)}`],
   ['RSS after load / peak', (r) => `${mb(r.memory.afterLoad.rssBytes)} / ${r.memory.afterLoad.peakRssBytes ? mb(r.memory.afterLoad.peakRssBytes) : '?'}`],
   ['DB bytes per message', (r) => `${int(r.storage.bytesPerMessage)} B`],
+  ['  by part', (r) => breakdown(r.storage.bytesPerMessageBreakdown)],
   ['DB bytes per state change (11 members)', (r) => `${int(r.storage.bytesPerStateChangeSmallRoom)} B`],
   ['DB bytes per state change (101 members)', (r) => `${int(r.storage.bytesPerStateChangeLargeRoom)} B`],
   ['DB bytes per join (room → 101 members)', (r) => `${int(r.storage.bytesPerJoin)} B`],
   ['DB size at end', (r) => mb(r.storage.totalBytesAtEnd)],
   ['load average before → after', (r) => `${r.loadAverage.before[0]} → ${r.loadAverage.after[0]}`],
 ];
+
+/** "events 1,200 · event indexes 600 · …" (bytes per message, largest first). */
+function breakdown(parts: Record<string, number> | undefined): string {
+  if (!parts) return '?';
+  return Object.entries(parts)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${int(v)}`)
+    .join(' · ');
+}
 
 /** "0.42 ms (≈ 2,381 msg/s per core)": the throughput one core would reach at that cost. */
 function cpuPerMsg(v: number | undefined): string {

@@ -58,6 +58,26 @@ async function changeTopics(client: BenchClient, user: BenchUser, roomId: string
   for (let i = 0; i < count; i++) await client.sendState(user, roomId, 'm.room.topic', '', { topic: `Topic revision ${i} — what we talk about here` });
 }
 
+/** Growth of each part of the database (by table and index), per message. */
+function perPart(before: Record<string, number>, after: Record<string, number>, messages: number): Record<string, number> {
+  const partOf = (name: string): string => {
+    const [table, index] = name.split('/');
+    if (table === 'events') return index ? 'event indexes' : 'event rows';
+    if (table === 'event_edges') return 'event edges';
+    if (table === 'event_push_actions') return 'push actions';
+    if (table.startsWith('event_search')) return 'search index';
+    if (table === 'event_txns') return 'transaction ids';
+    return 'other';
+  };
+  const out: Record<string, number> = {};
+  for (const name of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const part = partOf(name);
+    out[part] = (out[part] ?? 0) + ((after[name] ?? 0) - (before[name] ?? 0)) / messages;
+  }
+  for (const k of Object.keys(out)) out[k] = Math.round(out[k]);
+  return out;
+}
+
 async function benchEngine(engine: 'sqlite' | 'postgres'): Promise<EngineResult> {
   const phases: Record<string, number> = {};
   let phaseStart = performance.now();
@@ -90,6 +110,7 @@ async function benchEngine(engine: 'sqlite' | 'postgres'): Promise<EngineResult>
     for (const u of senders.slice(1)) await client.join(u, room);
     await sendSequential(client, owner, room, N.warmup, 'warmup');
     const bytesBeforeMessages = await server.dbBytes();
+    const objectsBeforeMessages = await server.dbObjectBytes();
     let cpu = await server.cpuMs();
     const seq = await sendSequential(client, owner, room, N.sequential);
     seq.serverCpuMsPerMessage = ((await server.cpuMs()) - cpu) / seq.messages;
@@ -97,6 +118,7 @@ async function benchEngine(engine: 'sqlite' | 'postgres'): Promise<EngineResult>
     const conc = await sendConcurrent(client, senders, room, N.concurrent);
     conc.serverCpuMsPerMessage = ((await server.cpuMs()) - cpu) / conc.messages;
     const bytesAfterMessages = await server.dbBytes();
+    const objectsAfterMessages = await server.dbObjectBytes();
     phase('send throughput');
 
     await changeTopics(client, owner, room, N.stateChanges);
@@ -138,6 +160,7 @@ async function benchEngine(engine: 'sqlite' | 'postgres'): Promise<EngineResult>
       storage: {
         messages,
         bytesPerMessage: (bytesAfterMessages - bytesBeforeMessages) / messages,
+        bytesPerMessageBreakdown: perPart(objectsBeforeMessages, objectsAfterMessages, messages),
         stateChanges: N.stateChanges,
         smallRoomMembers: senders.length,
         bytesPerStateChangeSmallRoom: (bytesAfterSmallState - bytesAfterMessages) / N.stateChanges,

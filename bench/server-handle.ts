@@ -124,7 +124,7 @@ export class BenchServer {
     return new BenchServer(child, ready.url, ready.pid, opts.engine, cleanup);
   }
 
-  private call<T>(op: 'memory' | 'cpu' | 'dbBytes' | 'profileStart' | 'profileStop' | 'stop', extra: Record<string, unknown> = {}): Promise<T> {
+  private call<T>(op: 'memory' | 'cpu' | 'dbBytes' | 'dbObjectBytes' | 'profileStart' | 'profileStop' | 'stop', extra: Record<string, unknown> = {}): Promise<T> {
     if (this.exited) return Promise.reject(new Error('server process exited'));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
@@ -167,6 +167,11 @@ export class BenchServer {
   /** Bytes the database occupies on disk (SQLite after a WAL checkpoint; PostgreSQL relation sizes). */
   dbBytes(): Promise<number> {
     return this.call<number>('dbBytes');
+  }
+
+  /** Bytes per table and index ("table" or "table/index"). */
+  dbObjectBytes(): Promise<Record<string, number>> {
+    return this.call<Record<string, number>>('dbObjectBytes');
   }
 
   async stop(): Promise<void> {

@@ -4,7 +4,7 @@
 // The parent (bench/server-handle.ts) forks this file with an IPC channel and a JSON spec in
 // FOYER_BENCH_SPEC. Messages from the parent are requests {id, op}; each gets one reply {id, …}.
 // Ops: "memory" (process.memoryUsage), "cpu" (process.cpuUsage, all threads), "dbBytes" (size of the database on disk, after a WAL
-// checkpoint on SQLite), "profileStart" / "profileStop" {path} (a CPU profile of the window in
+// checkpoint on SQLite), "dbObjectBytes" (bytes per table and index), "profileStart" / "profileStop" {path} (a CPU profile of the window in
 // between, see window-profiler.ts), "stop" (close the app and exit).
 import { statSync } from 'node:fs';
 import { sql } from 'kysely';
@@ -23,7 +23,7 @@ export interface ServerSpec {
 }
 
 export type ParentRequest =
-  | { id: number; op: 'memory' | 'cpu' | 'dbBytes' | 'profileStart' | 'stop' }
+  | { id: number; op: 'memory' | 'cpu' | 'dbBytes' | 'dbObjectBytes' | 'profileStart' | 'stop' }
   | { id: number; op: 'profileStop'; path: string };
 
 const spec = JSON.parse(process.env.FOYER_BENCH_SPEC ?? 'null') as ServerSpec | null;
@@ -66,6 +66,34 @@ async function databaseBytes(): Promise<number> {
   return Number(rows[0]?.bytes ?? 0);
 }
 
+/**
+ * Bytes of each table and index ("table" or "table/index"), to see where a message's bytes go.
+ * SQLite: the pages of each B-tree (dbstat; FTS5 shadow tables are tables of their own).
+ * PostgreSQL: each table with its TOAST, and each index.
+ */
+async function objectBytes(): Promise<Record<string, number>> {
+  const { db, engine } = app.database;
+  const out: Record<string, number> = {};
+  if (engine === 'sqlite') {
+    await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
+    const { rows } = await sql<{ name: string; tbl: string | null; bytes: number }>`
+      SELECT d.name AS name, m.tbl_name AS tbl, sum(d.pgsize) AS bytes
+      FROM dbstat AS d LEFT JOIN sqlite_schema AS m ON m.name = d.name
+      GROUP BY d.name`.execute(db);
+    for (const r of rows) out[r.tbl && r.tbl !== r.name ? `${r.tbl}/${r.name}` : r.name] = Number(r.bytes);
+    return out;
+  }
+  const { rows } = await sql<{ name: string; tbl: string; bytes: number | string }>`
+    SELECT c.relname AS name, coalesce(t.relname, c.relname) AS tbl,
+      CASE WHEN c.relkind = 'i' THEN pg_relation_size(c.oid) ELSE pg_table_size(c.oid) END AS bytes
+    FROM pg_class c
+    LEFT JOIN pg_index i ON i.indexrelid = c.oid
+    LEFT JOIN pg_class t ON t.oid = i.indrelid
+    WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'i')`.execute(db);
+  for (const r of rows) out[r.tbl !== r.name ? `${r.tbl}/${r.name}` : r.name] = Number(r.bytes);
+  return out;
+}
+
 let profiler: WindowProfiler | undefined;
 process.on('message', (msg: ParentRequest) => {
   void (async () => {
@@ -81,6 +109,7 @@ process.on('message', (msg: ParentRequest) => {
         await profiler.stop(msg.path);
         process.send!({ id: msg.id, ok: true, value: null });
       } else if (msg.op === 'dbBytes') process.send!({ id: msg.id, ok: true, value: await databaseBytes() });
+      else if (msg.op === 'dbObjectBytes') process.send!({ id: msg.id, ok: true, value: await objectBytes() });
       else if (msg.op === 'stop') {
         await app.close();
         process.send!({ id: msg.id, ok: true, value: null }, () => process.exit(0));

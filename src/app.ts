@@ -45,6 +45,7 @@ import { StreamPositions } from './services/streams/positions.ts';
 import { Notifier } from './services/streams/notifier.ts';
 import { EventReader } from './services/rooms/event-reader.ts';
 import { CurrentStateCache, joinedMembersOf } from './services/rooms/current-state.ts';
+import { UserMemberships } from './services/rooms/user-memberships.ts';
 import { StateStore } from './services/rooms/state-store.ts';
 import { EventBuilder } from './services/rooms/event-builder.ts';
 import { ForwardExtremities } from './services/rooms/extremities.ts';
@@ -272,7 +273,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const roomSender = new RoomSender({ writer, rooms: roomStore, reader, currentState });
   roomSender.addStateValidator(aliases.canonicalAliasValidator());
   // Step 8 of the write path: wake the room's members (and the target of a membership change).
-  persister.onPersisted((event, { currentState: state }) => {
+  const userMemberships = new UserMemberships(roomStore);
+  persister.onPersisted((event, { previousState, currentState: state }) => {
+    userMemberships.stateChanged(previousState, state);
     const users = new Set(joinedMembersOf(state));
     if (event.pdu.type === 'm.room.member' && event.pdu.state_key) users.add(event.pdu.state_key);
     notifier.notifyUsers(users, event.streamPos!);
@@ -371,7 +374,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       // Last: counts for the joined rooms the other providers put in the response.
       new UnreadCountsSyncProvider({ actions: pushActionStore, receipts: receiptStore }),
     ],
-    memberships: (userId) => roomStore.roomsOfUser(userId, ['join', 'invite', 'leave', 'ban', 'knock']),
+    memberships: (userId) => userMemberships.of(userId),
   });
   roomMembershipRoutes(router, {
     creator: roomCreator,

@@ -381,6 +381,9 @@ export class EventPersister {
       for (const [key, id] of resolved) if (room.get(key)?.eventId !== id) changed.push(key);
     }
     const gone = resolved === stateAfter && !isStateEvent(event.pdu) ? [] : [...room.keys()].filter((k) => !resolved.has(k));
+    // Nothing changed (a message): the current state map stays the same object, so listeners
+    // can tell "no state change" by identity, and a large room's state is not copied per message.
+    if (changed.length === 0 && gone.length === 0) return { state: room as Map<string, StoredEvent>, extremities: [...remaining, event.eventId] };
     const newEvents = await reader.getEvents(changed.map((k) => resolved.get(k)!).filter((id) => id !== event.eventId), trx);
     newEvents.set(event.eventId, event);
     const next = new Map(room);
