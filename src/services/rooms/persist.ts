@@ -7,17 +7,17 @@ import type { Database } from '../../storage/database.ts';
 import type { EventStore } from '../../storage/stores/events.ts';
 import type { RoomStore } from '../../storage/stores/rooms.ts';
 import { checkContentHash } from '../../core/hashes.ts';
-import { isStateEvent, redactsOf, splitStateKey, stateKeyOf, type RoomEvent } from '../../core/pdu.ts';
+import { isStateEvent, redactsOf, stateKeyOf, type RoomEvent } from '../../core/pdu.ts';
 import type { RoomVersion } from '../../core/room-versions.ts';
 import { checkAuth, AuthError } from '../../core/auth/check-auth.ts';
 import { authEventKeys, authStateFromAuthEvents, checkAuthEvents } from '../../core/auth/auth-events.ts';
-import { resolveState } from '../../core/state-res/index.ts';
 import { MatrixError } from '../../core/errors.ts';
 import type { StreamPositions } from '../streams/positions.ts';
 import type { StateStore, StateMap } from './state-store.ts';
 import type { EventReader, StoredEvent } from './event-reader.ts';
 import type { CurrentStateCache } from './current-state.ts';
 import type { ForwardExtremities } from './extremities.ts';
+import { RoomAdvancer } from './room-advance.ts';
 
 const MAX_PDU_BYTES = 65_536;
 
@@ -93,7 +93,11 @@ export class EventPersister {
   private readonly listeners: PersistedListener[] = [];
   private readonly writeHooks: WriteHook[] = [];
 
-  constructor(private readonly deps: PersistDeps) {}
+  private readonly advancer: RoomAdvancer;
+
+  constructor(private readonly deps: PersistDeps) {
+    this.advancer = new RoomAdvancer(deps);
+  }
 
   /** Step 8 consumers (notifier, senders, push) subscribe here; called after commit. */
   onPersisted(listener: PersistedListener): void {
@@ -177,7 +181,7 @@ export class EventPersister {
       prevStates.push(await this.deps.stateStore.stateOfSnapshot(snapshot));
       parentSnapshot ??= snapshot;
     }
-    const stateBefore = await this.resolve(version, prevStates);
+    const stateBefore = await this.advancer.resolve(version, prevStates);
 
     // 5. Auth against the state before the event. When the event builds on exactly the room's
     //    current extremity, that state *is* the current state, and step 6 checks it.
@@ -339,7 +343,7 @@ export class EventPersister {
     let newExtremities: string[] | null = null;
     if (served) {
       const current = extremities ?? (await this.deps.extremities.get(event.roomId, trx));
-      ({ state: newState, extremities: newExtremities } = await this.advanceRoom(stored, p.stateAfter, p.version, current, p.room, streamPos!, trx));
+      ({ state: newState, extremities: newExtremities } = await this.advancer.advance(stored, p.stateAfter, p.version, current, p.room, streamPos!, trx));
       const target = pdu.type === 'm.room.redaction' ? redactsOf(pdu) : undefined;
       if (target) await this.deps.events.markRedacted(target, event.eventId, trx);
       for (let i = 0; i < this.writeHooks.length; i++) await this.writeHooks[i].write(p.hooks[i], trx, streamPos!);
@@ -348,96 +352,6 @@ export class EventPersister {
       await this.deps.rooms.insertTxn({ user_id: options.txn.userId, device_id: options.txn.deviceId, txn_id: options.txn.txnId, event_id: event.eventId, room_id: event.roomId, created_ts: Date.now() }, trx);
     }
     return { stored, newState, newExtremities };
-  }
-
-  /** Updates forward extremities and current state for a served event; returns the new state. */
-  private async advanceRoom(
-    event: StoredEvent,
-    stateAfter: StateMap,
-    version: RoomVersion,
-    extremities: readonly string[],
-    room: ReadonlyMap<string, StoredEvent>,
-    streamPos: number,
-    trx: Kysely<DB>,
-  ): Promise<{ state: Map<string, StoredEvent>; extremities: string[] }> {
-    const { rooms, reader } = this.deps;
-    const remaining = extremities.filter((id) => !event.pdu.prev_events.includes(id));
-    const removed = extremities.filter((id) => event.pdu.prev_events.includes(id));
-    await rooms.replaceForwardExtremities(event.roomId, removed, [event.eventId], trx);
-
-    // The new current state is the state after the event, resolved against any forward
-    // extremity the event does not build on.
-    let resolved: StateMap = stateAfter;
-    if (remaining.length > 0) {
-      const others = await reader.getEvents(remaining, trx);
-      const sets: StateMap[] = [stateAfter];
-      for (const ev of others.values()) if (ev.snapshotNid !== null) sets.push(await this.deps.stateStore.stateOfSnapshot(ev.snapshotNid, trx));
-      resolved = await this.resolve(version, sets, trx);
-    }
-
-    // A message on top of all extremities changes no state: skip the walk over the whole room.
-    const changed: string[] = [];
-    if (!(remaining.length === 0 && !isStateEvent(event.pdu) && resolved === stateAfter && event.pdu.prev_events.length === 1)) {
-      for (const [key, id] of resolved) if (room.get(key)?.eventId !== id) changed.push(key);
-    }
-    const gone = resolved === stateAfter && !isStateEvent(event.pdu) ? [] : [...room.keys()].filter((k) => !resolved.has(k));
-    // Nothing changed (a message): the current state map stays the same object, so listeners
-    // can tell "no state change" by identity, and a large room's state is not copied per message.
-    if (changed.length === 0 && gone.length === 0) return { state: room as Map<string, StoredEvent>, extremities: [...remaining, event.eventId] };
-    const newEvents = await reader.getEvents(changed.map((k) => resolved.get(k)!).filter((id) => id !== event.eventId), trx);
-    newEvents.set(event.eventId, event);
-    const next = new Map(room);
-    const rows = [];
-    for (const key of changed) {
-      const ev = newEvents.get(resolved.get(key)!)!;
-      next.set(key, ev);
-      const membership = ev.pdu.type === 'm.room.member' ? String(ev.pdu.content.membership ?? '') : null;
-      rows.push({
-        room_id: event.roomId,
-        type: ev.pdu.type,
-        state_key: ev.pdu.state_key!,
-        event_nid: ev.nid,
-        event_id: ev.eventId,
-        membership,
-        stream_pos: streamPos,
-      });
-    }
-    for (const key of gone) next.delete(key);
-    if (rows.length > 0) await rooms.upsertCurrentState(rows, trx);
-    if (gone.length > 0) await rooms.deleteCurrentState(event.roomId, gone.map(splitStateKey), trx);
-    return { state: next, extremities: [...remaining, event.eventId] };
-  }
-
-  private async resolve(version: RoomVersion, sets: StateMap[], trx?: Kysely<DB>): Promise<StateMap> {
-    if (sets.length === 0) return new Map();
-    if (sets.length === 1 || sets.every((s) => s === sets[0])) return sets[0];
-    return resolveState(version, sets, {
-      getEvents: (ids) => this.deps.reader.getEvents(ids, trx),
-      getAuthChain: (id) => this.authChain(id, trx),
-      getRejected: async (ids) => {
-        const events = await this.deps.reader.getEvents(ids, trx);
-        return new Set([...events.values()].filter((e) => e.rejected !== null).map((e) => e.eventId));
-      },
-    });
-  }
-
-  private async authChain(id: string, trx?: Kysely<DB>): Promise<Set<string>> {
-    const seen = new Set<string>();
-    let frontier = [id];
-    while (frontier.length > 0) {
-      const events = await this.deps.reader.getEvents(frontier, trx);
-      const next: string[] = [];
-      for (const ev of events.values()) {
-        for (const a of ev.pdu.auth_events) {
-          if (!seen.has(a)) {
-            seen.add(a);
-            next.push(a);
-          }
-        }
-      }
-      frontier = next;
-    }
-    return seen;
   }
 
   /** The part of `state` the auth rules look at for this event (not the whole room state). */
