@@ -43,12 +43,24 @@ config.log_level = 'silent' as typeof config.log_level;
 const app: FoyerApp = await createApp(config, { databaseSchema: spec.pgSchema, logger: createLogger('silent') });
 const url = await app.listen();
 
+/**
+ * TRUNCATE moves every committed page into the main file and empties the WAL, so the file size
+ * is the database's real footprint (pages, including free ones SQLite will reuse). It gives up
+ * (busy = 1) while the background checkpointer is copying pages; the WAL would then be counted
+ * as if it were data (100+ KB per message after a burst of sends), so try again.
+ */
+async function checkpointFully(): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const { rows } = await sql<{ busy: number }>`PRAGMA wal_checkpoint(TRUNCATE)`.execute(app.database.db);
+    if (Number(rows[0]?.busy ?? 0) === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function databaseBytes(): Promise<number> {
   const { db, engine } = app.database;
   if (engine === 'sqlite') {
-    // TRUNCATE moves every committed page into the main file and empties the WAL, so the file
-    // size is the database's real footprint (pages, including free ones SQLite will reuse).
-    await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
+    await checkpointFully();
     const path = config.database.url.slice('sqlite:'.length);
     const size = (p: string) => {
       try {
@@ -75,7 +87,7 @@ async function objectBytes(): Promise<Record<string, number>> {
   const { db, engine } = app.database;
   const out: Record<string, number> = {};
   if (engine === 'sqlite') {
-    await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
+    await checkpointFully();
     const { rows } = await sql<{ name: string; tbl: string | null; bytes: number }>`
       SELECT d.name AS name, m.tbl_name AS tbl, sum(d.pgsize) AS bytes
       FROM dbstat AS d LEFT JOIN sqlite_schema AS m ON m.name = d.name

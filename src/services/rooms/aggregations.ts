@@ -22,7 +22,7 @@ import type { VisibilityFilter } from './visibility.ts';
 import { relatedIdsOf, toClientEvent, type ClientEvent } from './client-event.ts';
 
 export interface AggregationDeps {
-  relations: Pick<RelationStore, 'threadCounts' | 'threadEventsBefore' | 'threadsWithChildFrom' | 'childrenOfType'>;
+  relations: Pick<RelationStore, 'threadCounts' | 'threadEventsBefore' | 'threadsWithChildFrom' | 'childrenOfType' | 'parentsWithChildren'>;
   reader: Pick<EventReader, 'getEvents' | 'fromRows'>;
   writer: Pick<RoomWriter, 'versionOf'>;
   visibility: Pick<VisibilityFilter, 'filterEventsForUser'>;
@@ -37,6 +37,9 @@ export interface BundleOptions {
   omitRoomId?: boolean;
   now?: number;
 }
+
+/** The relation types aggregated into unsigned["m.relations"] (annotations are not). */
+const BUNDLED_REL_TYPES = ['m.replace', 'm.reference', 'm.thread'] as const;
 
 /** Thread events looked at, newest first, to find one the requester may see. */
 const LATEST_SCAN = 50;
@@ -63,6 +66,10 @@ export class RelationAggregator {
       if (rel === 'm.replace' || rel === 'm.annotation') continue;
       parents.set(ev.eventId, ev);
     }
+    if (parents.size === 0) return;
+    // Only parents with children of the bundled types can get a bundle; usually there are none.
+    const withChildren = await this.deps.relations.parentsWithChildren([...parents.keys()], BUNDLED_REL_TYPES);
+    for (const id of [...parents.keys()]) if (!withChildren.has(id)) parents.delete(id);
     if (parents.size === 0) return;
     const ignored = this.deps.ignoredUsers ? [...(await this.deps.ignoredUsers(userId))] : [];
 

@@ -1,6 +1,6 @@
 // Loads events by ID from the database into parsed RoomEvents, through an LRU cache: every
 // send reads its auth events and every sync reads recent events, so hits are the norm.
-import type { EventRow, EventStore } from '../../storage/stores/events.ts';
+import type { EventRef, EventRow, EventStore } from '../../storage/stores/events.ts';
 import type { RoomEvent, PDU } from '../../core/pdu.ts';
 import { LruCache } from '../../util/lru.ts';
 import type { Kysely } from 'kysely';
@@ -74,6 +74,26 @@ export class EventReader {
       this.cache.set(ev.eventId, ev);
       return ev;
     });
+  }
+
+  /** The events of refs, in their order: cached parses when current, the rest read by ID. */
+  async fromRefs(refs: readonly EventRef[]): Promise<StoredEvent[]> {
+    const out: Array<StoredEvent | undefined> = refs.map((ref) => {
+      const hit = this.cache.get(ref.event_id);
+      return hit && hit.redactedBy === ref.redacted_by ? hit : undefined;
+    });
+    const missing = refs.filter((_, i) => out[i] === undefined).map((ref) => ref.event_id);
+    if (missing.length === 0) return out as StoredEvent[];
+    const loaded = new Map<string, StoredEvent>();
+    for (let i = 0; i < missing.length; i += 500) {
+      for (const row of await this.events.byIds(missing.slice(i, i + 500))) {
+        const ev = storedEventFromRow(row);
+        this.cache.set(ev.eventId, ev);
+        loaded.set(ev.eventId, ev);
+      }
+    }
+    // An event cannot vanish from the table; if it did, leaving it out beats throwing.
+    return refs.map((ref, i) => out[i] ?? loaded.get(ref.event_id)).filter((e): e is StoredEvent => e !== undefined);
   }
 
   /** Record a freshly persisted event (after commit). */

@@ -14,7 +14,7 @@ import type { VisibilityFilter } from '../rooms/visibility.ts';
 import type { RelationAggregator } from '../rooms/aggregations.ts';
 
 export interface RoomsProviderDeps {
-  events: Pick<EventStore, 'roomTimelineDesc' | 'roomsWithEventsBetween'>;
+  events: Pick<EventStore, 'roomTimelineDesc' | 'roomTimelineRefsDesc' | 'roomsWithEventsBetween'>;
   reader: EventReader;
   stateStore: Pick<StateStore, 'stateOfSnapshot'>;
   currentState: Pick<CurrentStateCache, 'get'>;
@@ -134,9 +134,9 @@ export class RoomsSyncProvider implements SyncProvider {
    */
   private async timeline(ctx: SyncContext, roomId: string, from: number | null, to: number, visibleFrom: number, ignored: ReadonlySet<string>) {
     const limit = ctx.filter.timelineLimit;
-    const rows = await this.deps.events.roomTimelineDesc(roomId, from ?? 0, to, limit + 1);
-    const limited = rows.length > limit;
-    let events = this.deps.reader.fromRows(rows.slice(0, limit)).reverse();
+    const refs = await this.deps.events.roomTimelineRefsDesc(roomId, from ?? 0, to, limit + 1);
+    const limited = refs.length > limit;
+    let events = (await this.deps.reader.fromRefs(refs.slice(0, limit))).reverse();
     if (events.length > 0 && events[0].streamPos! < visibleFrom) events = await this.deps.visibility.filterEventsForUser(ctx.userId, events);
     const timeline = events.filter(
       (e) =>

@@ -5,6 +5,9 @@ import { prepare } from '../prepared.ts';
 
 export type EventRow = Selectable<DB['events']>;
 
+/** Enough of an event row to find the event in a cache and know the cached copy is current. */
+export type EventRef = Pick<EventRow, 'event_id' | 'redacted_by'>;
+
 /** An event row as the persister writes it (redactions arrive later, through markRedacted). */
 export type NewEventRow = Omit<Insertable<DB['events']>, 'event_nid' | 'redacted_by'>;
 
@@ -53,6 +56,15 @@ export class EventStore {
     return this.roomTimeline(roomId, from, to, limit, 'desc');
   }
 
+  /**
+   * The IDs (and redaction marks) of what `roomTimelineDesc` returns: for callers that parse
+   * events through the reader's cache, which a woken /sync nearly always hits, so the JSON
+   * text of every row need not be read and copied for each of a room's waiting clients.
+   */
+  roomTimelineRefsDesc(roomId: string, from: number, to: number, limit: number): Promise<EventRef[]> {
+    return this.q.timelineRefs.execute({ roomId, from, to, limit });
+  }
+
   /** Served events of a room with stream positions in (from, to], oldest first. */
   roomTimelineAsc(roomId: string, from: number, to: number, limit: number): Promise<EventRow[]> {
     return this.roomTimeline(roomId, from, to, limit, 'asc');
@@ -96,6 +108,9 @@ function preparedQueries(db0: Kysely<DB>) {
       asc: prepare(db0, (db, a: { roomId: string; from: number; to: number; limit: number }) => roomTimelineQuery(db, a, 'asc')),
       desc: prepare(db0, (db, a: { roomId: string; from: number; to: number; limit: number }) => roomTimelineQuery(db, a, 'desc')),
     },
+    timelineRefs: prepare(db0, (db, a: { roomId: string; from: number; to: number; limit: number }) =>
+      roomTimelineQuery(db, a, 'desc').clearSelect().select(['event_id', 'redacted_by']),
+    ),
     roomsWithEventsBetween: prepare(db0, (db, a: { roomIds: readonly string[]; from: number; to: number }) =>
       db.selectFrom('events').select('room_id').distinct().where('room_id', 'in', a.roomIds).where('stream_pos', '>', a.from).where('stream_pos', '<=', a.to),
     ),

@@ -99,6 +99,17 @@ export class RelationStore {
   }
 
   /**
+   * Which of the parents have children of the given relation types, served or not (a superset:
+   * callers then read the served ones). One index probe, so that the usual case — new events
+   * nobody has related to yet — costs one query instead of one per relation type.
+   */
+  async parentsWithChildren(parentIds: readonly string[], relTypes: readonly string[]): Promise<Set<string>> {
+    if (parentIds.length === 0 || relTypes.length === 0) return new Set();
+    const rows = await this.q.parentsWithChildren.execute({ parentIds, relTypes });
+    return new Set(rows.map((r) => r.relates_to!));
+  }
+
+  /**
    * Children of one relation type of many parents (edits, references). Grouped and validated
    * by the caller; oldest first.
    */
@@ -169,6 +180,9 @@ export class RelationStore {
 
 function preparedQueries(db0: Kysely<DB>) {
   return {
+    parentsWithChildren: prepare(db0, (db, a: { parentIds: readonly string[]; relTypes: readonly string[] }) =>
+      db.selectFrom('events').select('relates_to').distinct().where('relates_to', 'in', a.parentIds).where('rel_type', 'in', a.relTypes),
+    ),
     childrenOfType: prepare(db0, (db, a: { parentIds: readonly string[]; relType: string; excludeSenders: readonly string[] }) => {
       let q = served(db.selectFrom('events').selectAll())
         .where('relates_to', 'in', a.parentIds)
