@@ -60,6 +60,19 @@ export function accessTokenOf(req: FastifyRequest): string | undefined {
   return typeof q === 'string' && q.length > 0 ? q : undefined;
 }
 
+/** Each request's token check, shared by the device-activity hook and the route (one hash, one lookup). */
+const requesters = new WeakMap<FastifyRequest, Promise<Requester>>();
+
+/** The requester of an authenticated request, resolved once per request. */
+export function authenticateRequest(authenticator: Pick<Authenticator, 'authenticate'>, req: FastifyRequest, token: string): Promise<Requester> {
+  let pending = requesters.get(req);
+  if (!pending) {
+    pending = authenticator.authenticate(token);
+    requesters.set(req, pending);
+  }
+  return pending;
+}
+
 export class Router {
   constructor(
     readonly app: FastifyInstance,
@@ -109,7 +122,7 @@ export class Router {
       if (auth === 'optional') return null;
       throw new MatrixError('M_MISSING_TOKEN', 'Missing access token');
     }
-    const requester = await this.deps.authenticator.authenticate(token);
+    const requester = await authenticateRequest(this.deps.authenticator, req, token);
     if (requester.isGuest && auth !== 'guest' && auth !== 'optional') {
       throw new MatrixError('M_GUEST_ACCESS_FORBIDDEN', 'Guest access not allowed');
     }

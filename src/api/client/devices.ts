@@ -3,7 +3,7 @@
 import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Router } from '../router.ts';
-import { accessTokenOf } from '../router.ts';
+import { accessTokenOf, authenticateRequest } from '../router.ts';
 import type { Authenticator } from '../../services/auth/authenticator.ts';
 import type { DeviceService } from '../../services/accounts/devices.ts';
 
@@ -86,7 +86,7 @@ export function trackDeviceActivity(http: FastifyInstance, deps: { authenticator
     if (!token) return;
     let requester;
     try {
-      requester = await deps.authenticator.authenticate(token);
+      requester = await authenticateRequest(deps.authenticator, req, token);
     } catch {
       return; // the route answers the token error itself
     }
