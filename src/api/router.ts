@@ -46,6 +46,8 @@ export interface RouteSpec<A extends AuthKind, B, Q, P> {
 
 export interface RouterDeps {
   authenticator: Pick<Authenticator, 'authenticate'>;
+  /** Application services: resolves an as_token (with user_id / device_id masquerading), else null. */
+  appservices?: { authenticate(token: string, query: Record<string, unknown>): Promise<Requester | null> };
   rateLimiters: Partial<Record<RateLimitName, RateLimiter>>;
 }
 
@@ -109,7 +111,8 @@ export class Router {
       if (auth === 'optional') return null;
       throw new MatrixError('M_MISSING_TOKEN', 'Missing access token');
     }
-    const requester = await this.deps.authenticator.authenticate(token);
+    const requester =
+      (await this.deps.appservices?.authenticate(token, (req.query ?? {}) as Record<string, unknown>)) ?? (await this.deps.authenticator.authenticate(token));
     if (requester.isGuest && auth !== 'guest' && auth !== 'optional') {
       throw new MatrixError('M_GUEST_ACCESS_FORBIDDEN', 'Guest access not allowed');
     }
@@ -119,7 +122,9 @@ export class Router {
 
   private checkRateLimit(name: RateLimitName, key: string, requester: Requester | null): void {
     const limiter = this.deps.rateLimiters[name];
-    if (!limiter || requester?.isAdmin || requester?.appserviceId) return;
+    if (!limiter || requester?.isAdmin) return;
+    // Appservices are exempt unless their registration says `rate_limited: true`.
+    if (requester?.viaAppservice ? !requester.viaAppservice.rateLimited : requester?.appserviceId) return;
     const waitMs = limiter.take(key);
     if (waitMs > 0) throw new MatrixError('M_LIMIT_EXCEEDED', 'Too many requests', { retry_after_ms: waitMs });
   }

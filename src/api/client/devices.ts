@@ -4,13 +4,19 @@ import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Router } from '../router.ts';
 import { accessTokenOf } from '../router.ts';
-import type { Authenticator } from '../../services/auth/authenticator.ts';
+import type { Authenticator, Requester } from '../../services/auth/authenticator.ts';
 import type { DeviceService } from '../../services/accounts/devices.ts';
 
 const AuthDict = Type.Object({ type: Type.Optional(Type.String()), session: Type.Optional(Type.String()) });
 const DeviceParams = Type.Object({ deviceId: Type.String() });
 
-export function deviceRoutes(r: Router, deps: { devices: Pick<DeviceService, 'list' | 'get' | 'rename' | 'deleteDevicesWithAuth'> }): void {
+export interface DeviceRouteDeps {
+  devices: Pick<DeviceService, 'list' | 'get' | 'rename' | 'deleteDevicesWithAuth'>;
+  /** MSC4190: an appservice creates a device of its user with PUT; true when it handled it. */
+  putDeviceAsAppservice?: (requester: Requester, deviceId: string, displayName: string | null | undefined) => Promise<boolean>;
+}
+
+export function deviceRoutes(r: Router, deps: DeviceRouteDeps): void {
   // GET /_matrix/client/v3/devices
   r.route({
     method: 'GET',
@@ -36,6 +42,10 @@ export function deviceRoutes(r: Router, deps: { devices: Pick<DeviceService, 'li
     params: DeviceParams,
     body: Type.Object({ display_name: Type.Optional(Type.Union([Type.String(), Type.Null()])) }),
     handler: async ({ requester, params, body }) => {
+      if (await deps.putDeviceAsAppservice?.(requester, params.deviceId, body.display_name)) {
+        if (body.display_name !== undefined) await deps.devices.rename(requester.userId, params.deviceId, body.display_name);
+        return {};
+      }
       // A body without display_name changes nothing, but the device must still exist.
       if (body.display_name === undefined) await deps.devices.get(requester.userId, params.deviceId);
       else await deps.devices.rename(requester.userId, params.deviceId, body.display_name);

@@ -16,6 +16,8 @@ import type { StateValidator } from './send.ts';
 export interface AliasRequester {
   userId: string;
   isAdmin: boolean;
+  /** Set when an application service makes the request with its as_token. */
+  viaAppservice?: { id: string };
 }
 
 export interface AliasServiceDeps {
@@ -23,6 +25,8 @@ export interface AliasServiceDeps {
   store: Pick<AliasStore, 'insertAlias' | 'getAlias' | 'aliasesOfRoom' | 'deleteAlias'>;
   currentState: Pick<CurrentStateCache, 'get'>;
   writer: Pick<RoomWriter, 'versionOf' | 'send'>;
+  /** Seam for application services: the alias is in an exclusive namespace of another appservice. */
+  isExclusive?: (alias: string, appserviceId: string | undefined) => boolean;
   now?: () => number;
 }
 
@@ -73,6 +77,9 @@ export class AliasService {
   async createAlias(requester: AliasRequester, alias: string, roomId: string): Promise<void> {
     checkAliasSyntax(alias);
     if (!this.isLocal(alias)) throw new MatrixError('M_INVALID_PARAM', `Room aliases must be on this server (${this.deps.serverName})`);
+    if (this.deps.isExclusive?.(alias, requester.viaAppservice?.id)) {
+      throw new MatrixError('M_EXCLUSIVE', 'This alias is reserved by an application service');
+    }
     await this.requireRoom(roomId);
     if (!requester.isAdmin) {
       const state = await this.deps.currentState.get(roomId);
