@@ -327,13 +327,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   // Aliases and directory (canonical alias checks are registered on roomSender below)
   const aliasStore = new AliasStore(db);
-  // Aliases in an appservice's namespace that do not exist yet may be created on demand by it.
-  const aliasStoreWithQueries = Object.assign(Object.create(aliasStore) as AliasStore, {
-    getAlias: async (alias: string) => (await aliasStore.getAlias(alias)) ?? ((await appserviceQueries.queryAlias(alias)) ? aliasStore.getAlias(alias) : undefined),
-  });
   const aliases = new AliasService({
     serverName: config.server_name,
-    store: aliasStoreWithQueries,
+    store: aliasStore,
+    // Aliases in an appservice's namespace that do not exist yet may be created on demand by it.
+    queryMissingAlias: (alias) => appserviceQueries.queryAlias(alias),
     currentState,
     writer,
     isExclusive: (alias, appserviceId) => appserviceRegistry.isExclusiveAlias(alias, appserviceId),

@@ -27,6 +27,8 @@ export interface AliasServiceDeps {
   writer: Pick<RoomWriter, 'versionOf' | 'send'>;
   /** Seam for application services: the alias is in an exclusive namespace of another appservice. */
   isExclusive?: (alias: string, appserviceId: string | undefined) => boolean;
+  /** Seam for application services: asked when a local alias is not found; true if it now exists. */
+  queryMissingAlias?: (alias: string) => Promise<boolean>;
   now?: () => number;
 }
 
@@ -92,7 +94,8 @@ export class AliasService {
   /** GET /directory/room/{roomAlias}. Remote aliases need federation, which is not available yet. */
   async resolve(alias: string): Promise<{ roomId: string; servers: string[] }> {
     checkAliasSyntax(alias);
-    const row = this.isLocal(alias) ? await this.deps.store.getAlias(alias) : undefined;
+    let row = this.isLocal(alias) ? await this.deps.store.getAlias(alias) : undefined;
+    if (!row && this.isLocal(alias) && (await this.deps.queryMissingAlias?.(alias))) row = await this.deps.store.getAlias(alias);
     if (!row) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found`);
     // Servers that can help a joining server: ours first, then every server with a joined member.
     const servers = new Set([this.deps.serverName]);
