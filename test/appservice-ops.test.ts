@@ -59,7 +59,6 @@ for (const kind of DATABASES) {
     const start = async () => {
       const config = loadConfig(configPath);
       config.appservices.reload_interval = '100ms';
-      config.log_level = 'silent';
       app = await createApp(config, { logger: createLogger('silent') });
       baseUrl = await app.listen();
     };

@@ -194,6 +194,7 @@ for (const kind of DATABASES) {
         'location/gitter': [{ alias: '#gitter_x:test', protocol: 'gitter', fields: { room: 'x' } }],
         'user/gitter': [{ userid: '@gitter_bob:test', protocol: 'gitter', fields: { username: 'bob' } }],
         'location?alias=%23gitter_x%3Atest': [{ alias: '#gitter_x:test', protocol: 'gitter', fields: { room: 'x' } }],
+        'user?userid=%40gitter_bob%3Atest': [{ userid: '@gitter_bob:test', protocol: 'gitter', fields: { username: 'bob' } }],
       };
       const protocols = await s.request('GET', '/_matrix/client/v3/thirdparty/protocols', { token: alice.accessToken });
       assert.equal(protocols.status, 200);
@@ -210,6 +211,8 @@ for (const kind of DATABASES) {
       const reverse = await s.request('GET', '/_matrix/client/v3/thirdparty/location', { token: alice.accessToken, query: { alias: '#gitter_x:test' } });
       assert.equal(reverse.status, 200);
       assert.equal(reverse.body.length, 1);
+      const reverseUser = await s.request('GET', '/_matrix/client/v3/thirdparty/user', { token: alice.accessToken, query: { userid: '@gitter_bob:test' } });
+      assert.deepEqual(reverseUser.body.map((u: { userid: string }) => u.userid), ['@gitter_bob:test']);
     });
 
     it('pings the appservice (MSC2659) and reports its failures', async () => {

@@ -96,12 +96,13 @@ export class AppserviceQueries {
   async lookupByProtocol(kind: ThirdPartyKind, protocol: string, fields: Record<string, string>): Promise<unknown[]> {
     const regs = this.byProtocol(protocol);
     if (regs.length === 0) throw new MatrixError('M_NOT_FOUND', `No appservice provides protocol ${protocol}`);
-    return this.collect(regs, `/_matrix/app/v1/thirdparty/${kind}/${encodeURIComponent(protocol)}`, fields);
+    const p = encodeURIComponent(protocol);
+    return this.collect(regs, kind === 'user' ? `/_matrix/app/v1/thirdparty/user/${p}` : `/_matrix/app/v1/thirdparty/location/${p}`, fields);
   }
 
   /** GET /thirdparty/location?alias= and /thirdparty/user?userid=: reverse lookups, all appservices with protocols. */
   async reverseLookup(kind: ThirdPartyKind, query: Record<string, string>): Promise<unknown[]> {
-    return this.collect(this.byProtocol(), `/_matrix/app/v1/thirdparty/${kind}`, query);
+    return this.collect(this.byProtocol(), kind === 'user' ? '/_matrix/app/v1/thirdparty/user' : '/_matrix/app/v1/thirdparty/location', query);
   }
 
   private async collect(regs: AppserviceRegistration[], path: string, query: Record<string, string>): Promise<unknown[]> {
