@@ -85,7 +85,7 @@ export class Router {
         },
         handler: async (req, reply) => {
           const requester = await this.resolveRequester(spec.auth, req);
-          if (spec.rateLimit) this.checkRateLimit(spec.rateLimit, requester?.userId ?? req.ip, requester);
+          if (spec.rateLimit) this.checkRateLimit(spec.rateLimit, requester?.userId ?? req.ip, requester ?? (await this.appserviceOf(req)));
           const result = await spec.handler({
             body: (req.body ?? {}) as Infer<B>,
             query: (req.query ?? {}) as Infer<Q>,
@@ -118,6 +118,17 @@ export class Router {
     }
     if (auth === 'admin' && !requester.isAdmin) throw new MatrixError('M_FORBIDDEN', 'You are not a server admin');
     return requester;
+  }
+
+  /** Unauthenticated routes (/login) called with an as_token: the appservice, for rate limiting. */
+  private async appserviceOf(req: FastifyRequest): Promise<Requester | null> {
+    if (!this.deps.appservices) return null;
+    try {
+      const token = accessTokenOf(req);
+      return token ? await this.deps.appservices.authenticate(token, {}) : null;
+    } catch {
+      return null;
+    }
   }
 
   private checkRateLimit(name: RateLimitName, key: string, requester: Requester | null): void {

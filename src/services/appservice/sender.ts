@@ -165,12 +165,17 @@ export class AppserviceSender {
   async nextTransaction(reg: AppserviceRegistration): Promise<PendingTxn | undefined> {
     const pending = await this.deps.store.oldestPendingTxn(reg.id);
     if (pending) return { txnId: pending.txn_id, body: JSON.parse(pending.body) };
-    if (!reg.url) return undefined;
 
     const state = await this.deps.store.getState(reg.id);
     if (!state) return undefined;
     const cursors = JSON.parse(state.cursors) as Record<string, number>;
     const to = this.deps.currentPosition();
+    if (!reg.url) {
+      // No url (e.g. a double-puppeting registration): nothing is ever sent, nothing is owed.
+      const caughtUp = JSON.stringify(Object.fromEntries(this.deps.contributors.map((c) => [c.name, to])));
+      if (caughtUp !== state.cursors) await this.deps.store.setCursors(reg.id, caughtUp);
+      return undefined;
+    }
     const scan = new InterestScan(reg, this.deps.interest);
     const body: Record<string, unknown[]> = {};
     const next: Record<string, number> = { ...cursors };
