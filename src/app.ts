@@ -557,7 +557,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   }
   positions.onAdvance(() => appserviceSender.pokeAll());
   const onRegistrationsChanged = async (regs: readonly AppserviceRegistration[]) => {
-    for (const reg of regs) await appserviceAccounts.ensureSender(reg);
+    for (const reg of regs) {
+      // A sender user that cannot be created must not keep the other bridges from loading.
+      await appserviceAccounts.ensureSender(reg).catch((err) => logger.error({ appservice: reg.id, error: (err as Error).message }, 'cannot create the appservice sender user'));
+    }
     await appserviceSender.setRegistrations(regs);
   };
   appserviceRegistry.onChange(onRegistrationsChanged);
