@@ -227,6 +227,18 @@ for (const kind of DATABASES) {
       const noUrl = await s.request('POST', `/_matrix/client/v1/appservice/${silent.id}/ping`, { token: silent.asToken, body: {} });
       assert.equal(noUrl.status, 400);
       assert.equal(noUrl.body.errcode, 'M_URL_NOT_SET');
+      bridge.failPingWith = 500;
+      const bad = await asRequest('POST', `/_matrix/client/v1/appservice/${bridge.id}/ping`, { body: {} });
+      bridge.failPingWith = null;
+      assert.equal(bad.status, 502);
+      assert.equal(bad.body.errcode, 'M_BAD_STATUS');
+      assert.equal(bad.body.status, 500);
+      assert.match(bad.body.body, /not today/);
+      await bridge.stop();
+      const down = await asRequest('POST', `/_matrix/client/v1/appservice/${bridge.id}/ping`, { body: {} });
+      await bridge.start(bridge.port);
+      assert.equal(down.status, 502);
+      assert.equal(down.body.errcode, 'M_CONNECTION_FAILED');
     });
 
     it('delivers ephemeral events (typing, receipts) to appservices that asked', async () => {

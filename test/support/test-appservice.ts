@@ -35,6 +35,8 @@ export class TestAppservice {
   readonly unauthorised: string[] = [];
   /** Answer /transactions with this status instead of 200 (null = 200). */
   failTransactionsWith: number | null = null;
+  /** Answer /ping with this status instead of 200 (null = 200). */
+  failPingWith: number | null = null;
   onUserQuery: (userId: string) => Promise<boolean> = async () => false;
   onAliasQuery: (alias: string) => Promise<boolean> = async () => false;
   thirdParty: Record<string, unknown> = {};
@@ -153,7 +155,7 @@ export class TestAppservice {
     }
     if (req.method === 'POST' && path === '/_matrix/app/v1/ping') {
       this.pings.push((JSON.parse(text || '{}') as { transaction_id?: string }).transaction_id);
-      return send(200, {});
+      return this.failPingWith === null ? send(200, {}) : send(this.failPingWith, { errcode: 'M_UNKNOWN', error: 'not today' });
     }
     if (req.method === 'GET' && (m = /^\/_matrix\/app\/v1\/users\/([^/]+)$/.exec(path))) {
       return (await this.onUserQuery(decodeURIComponent(m[1]))) ? send(200, {}) : send(404, { errcode: 'M_NOT_FOUND' });
