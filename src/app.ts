@@ -105,6 +105,21 @@ import { upgradeRoutes } from './api/client/upgrade.ts';
 import { ReportStore } from './storage/stores/reports.ts';
 import { ReportService } from './services/rooms/reports.ts';
 import { reportRoutes } from './api/client/report.ts';
+import { AppserviceStore } from './storage/stores/appservices.ts';
+import { AppserviceRegistry } from './services/appservice/registry.ts';
+import type { AppserviceRegistration } from './services/appservice/registration.ts';
+import { AppserviceAuthenticator } from './services/appservice/auth.ts';
+import { AppserviceClient } from './services/appservice/client.ts';
+import { AppserviceQueries } from './services/appservice/queries.ts';
+import { AppserviceAccounts, APPSERVICE_LOGIN_TYPE } from './services/appservice/accounts.ts';
+import { AppserviceSender } from './services/appservice/sender.ts';
+import { EphemeralContributor, RoomEventsContributor } from './services/appservice/contributors.ts';
+import { InterestScan } from './services/appservice/interest.ts';
+import { AppserviceOperations } from './services/appservice/operations.ts';
+import { AutoAcceptInvites } from './services/appservice/auto-accept.ts';
+import { appservicePingRoutes } from './api/appservice/ping.ts';
+import { thirdPartyRoutes } from './api/appservice/thirdparty.ts';
+import { adminAppserviceRoutes } from './api/admin/appservices.ts';
 
 export interface FoyerApp {
   config: Config;
@@ -147,13 +162,45 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Services
   const authenticator = new Authenticator(tokenStore);
 
+  // Application services: registrations (config files + database, hot-reloaded) and as_token
+  // authentication; the sender, queries and routes are wired further down.
+  const appserviceStore = new AppserviceStore(db);
+  const appserviceRegistry = new AppserviceRegistry({
+    serverName: config.server_name,
+    configFiles: config.app_service_config_files,
+    store: appserviceStore,
+    logger,
+    pollMs: durationMs(config.appservices.reload_interval),
+  });
+  try {
+    await appserviceRegistry.load();
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  const appserviceClient = new AppserviceClient();
+  const appserviceQueries = new AppserviceQueries({
+    registrations: () => appserviceRegistry.all(),
+    client: appserviceClient,
+    onReachable: (id) => appserviceSender.nudge(id),
+  });
+  const appserviceAuth = new AppserviceAuthenticator({
+    byAsToken: (token) => appserviceRegistry.byAsToken(token),
+    userExists: async (userId) => {
+      const user = await userStore.get(userId);
+      return user ? { deactivated: !!user.deactivated } : undefined;
+    },
+    deviceExists: async (userId, deviceId) => !!(await deviceStore.get(userId, deviceId)),
+    onRequest: (id) => appserviceSender.nudge(id),
+  });
+
   // HTTP
   const http = createHttpServer({ logger, maxBodyBytes: config.max_request_body_bytes });
   const limits = config.rate_limits;
   const rateLimiters = limits.enabled
     ? { login: new RateLimiter(limits.login), registration: new RateLimiter(limits.registration), message: new RateLimiter(limits.message) }
     : {};
-  const router = new Router(http, { authenticator, rateLimiters });
+  const router = new Router(http, { authenticator, rateLimiters, appservices: appserviceAuth });
   versionRoutes(router, { defaultRoomVersion: config.rooms.default_version });
   wellKnownRoutes(router, { clientBaseUrl: config.well_known.client_base_url ?? config.public_baseurl, server: config.well_known.server });
 
@@ -190,8 +237,27 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     uia: uiaService,
     sessions: loginSessions,
     limiter: 'registration' in rateLimiters ? rateLimiters.registration : undefined,
+    isExclusive: (userId) => appserviceRegistry.isExclusiveUser(userId),
   });
   const accountLogin = new LoginService({ db, serverName: config.server_name, users: userStore, sessions: loginSessions });
+  const appserviceAccounts = new AppserviceAccounts({
+    serverName: config.server_name,
+    byAsToken: (token) => appserviceRegistry.byAsToken(token),
+    createUser: (opts) => accountRegistration.performCreateUser(opts),
+    userExists: (userId) => userStore.exists(userId),
+    ensureDevice: async (userId, deviceId, displayName) => {
+      await deviceStore.ensure({ user_id: userId, device_id: deviceId, display_name: displayName, now: Date.now() });
+    },
+  });
+  accountLogin.addLoginType(APPSERVICE_LOGIN_TYPE, appserviceAccounts.loginType());
+  // Local users that do not exist yet may be created on demand by the appservice owning them.
+  const userStoreWithQueries = Object.assign(Object.create(userStore) as UserStore, {
+    get: async (userId: string) => {
+      const user = await userStore.get(userId);
+      if (user || !userId.endsWith(`:${config.server_name}`) || !(await appserviceQueries.queryUser(userId))) return user;
+      return userStore.get(userId);
+    },
+  });
   const accountService = new AccountService({
     db,
     users: userStore,
@@ -206,7 +272,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   const profileService = new ProfileService({
     serverName: config.server_name,
-    users: userStore,
+    users: userStoreWithQueries,
     onProfileChanged: (userId) => membership.propagateProfile(userId),
   });
   const sharedSecretRegistration = new SharedSecretRegistration({
@@ -214,12 +280,19 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     nonces: uiaStore,
     registration: accountRegistration,
   });
-  trackDeviceActivity(http, { authenticator, devices: accountDevices });
-  registerRoutes(router, { registration: accountRegistration, registrationTokens: registrationTokenStore });
+  trackDeviceActivity(http, { resolveToken: router.resolveToken, devices: accountDevices });
+  registerRoutes(router, {
+    registration: accountRegistration,
+    registrationTokens: registrationTokenStore,
+    appserviceRegister: (token, body) => appserviceAccounts.register(token, body),
+  });
   loginRoutes(router, { login: accountLogin, sessions: loginSessions });
   logoutRoutes(router, { devices: accountDevices });
   accountRoutes(router, { accounts: accountService });
-  deviceRoutes(router, { devices: accountDevices });
+  deviceRoutes(router, {
+    devices: accountDevices,
+    putDeviceAsAppservice: (requester, deviceId, displayName) => appserviceAccounts.putDeviceAsAppservice(requester, deviceId, displayName),
+  });
   profileRoutes(router, { profiles: profileService });
   adminRegisterRoutes(router, { sharedSecret: sharedSecretRegistration });
 
@@ -242,7 +315,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const writer = new RoomWriter({ builder, persister, rooms: roomStore });
   const profiles = {
     profileOf: async (userId: string) => {
-      const user = await userStore.get(userId);
+      const user = await userStoreWithQueries.get(userId);
       return user ? { displayname: user.displayname, avatar_url: user.avatar_url } : undefined;
     },
   };
@@ -255,7 +328,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   // Aliases and directory (canonical alias checks are registered on roomSender below)
   const aliasStore = new AliasStore(db);
-  const aliases = new AliasService({ serverName: config.server_name, store: aliasStore, currentState, writer });
+  const aliases = new AliasService({
+    serverName: config.server_name,
+    store: aliasStore,
+    // Aliases in an appservice's namespace that do not exist yet may be created on demand by it.
+    queryMissingAlias: (alias) => appserviceQueries.queryAlias(alias),
+    currentState,
+    writer,
+    isExclusive: (alias, appserviceId) => appserviceRegistry.isExclusiveAlias(alias, appserviceId),
+  });
   const directory = new DirectoryService({ serverName: config.server_name, store: aliasStore, currentState, writer });
   directoryRoutes(router, { aliases, directory });
 
@@ -322,6 +403,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     positions,
     notifyRoom: (roomId, position) => {
       void currentState.get(roomId).then((state) => notifier.notifyUsers(joinedMembersOf(state), position));
+      onTypingForAppservices(roomId);
     },
   });
   const receipts = new ReceiptService({
@@ -443,6 +525,79 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   reportRoutes(router, { reports });
 
+  // Application services: the transaction sender (a consumer of the global stream, poked when
+  // the visible position advances), queries, ping, third-party lookups, admin, auto-accept.
+  const ephemeralContributor = new EphemeralContributor({
+    receiptsBetween: (from, to, limit) => appserviceStore.receiptsBetween(from, to, limit),
+    presenceBetween: (from, to, limit) => appserviceStore.presenceBetween(from, to, limit),
+    presenceEvent: (row) => presence.asEvent(row),
+    usersSharingRoomWith,
+  });
+  const interestDeps = { currentState, aliasesOfRoom: (roomId: string) => aliasStore.aliasesOfRoom(roomId) };
+  const appserviceSender = new AppserviceSender({
+    db,
+    store: appserviceStore,
+    client: appserviceClient,
+    contributors: [
+      new RoomEventsContributor({
+        eventsBetween: (from, to, limit) => appserviceStore.eventsBetween(from, to, limit),
+        roomVersionOf: async (roomId) => (await writer.versionOf(roomId))?.id,
+      }),
+      ephemeralContributor,
+    ],
+    interest: interestDeps,
+    currentPosition: () => positions.current,
+    logger,
+    backoff: { initialMs: durationMs(config.appservices.retry_initial), maxMs: durationMs(config.appservices.retry_max) },
+  });
+  function onTypingForAppservices(roomId: string): void {
+    const regs = appserviceRegistry.all().filter((r) => r.receiveEphemeral);
+    if (regs.length === 0) return;
+    void ephemeralContributor
+      .pushTyping(regs, (reg) => new InterestScan(reg, interestDeps), roomId, typing.typingIn(roomId).userIds)
+      .then(() => appserviceSender.pokeAll())
+      .catch((err) => logger.warn({ err }, 'typing for appservices failed'));
+  }
+  positions.onAdvance(() => appserviceSender.pokeAll());
+  const onRegistrationsChanged = async (regs: readonly AppserviceRegistration[]) => {
+    for (const reg of regs) {
+      // A sender user that cannot be created must not keep the other bridges from loading.
+      await appserviceAccounts.ensureSender(reg).catch((err) => logger.error({ appservice: reg.id, error: (err as Error).message }, 'cannot create the appservice sender user'));
+    }
+    await appserviceSender.setRegistrations(regs);
+  };
+  appserviceRegistry.onChange(onRegistrationsChanged);
+  await onRegistrationsChanged(appserviceRegistry.all());
+  appserviceRegistry.watch();
+  appservicePingRoutes(router, { queries: appserviceQueries, registration: (id) => appserviceRegistry.get(id) });
+  thirdPartyRoutes(router, { queries: appserviceQueries });
+  adminAppserviceRoutes(router, {
+    operations: new AppserviceOperations({ registry: appserviceRegistry, store: appserviceStore, queries: appserviceQueries }),
+  });
+  const autoAccept = new AutoAcceptInvites({
+    serverName: config.server_name,
+    settings: {
+      enabled: config.auto_accept_invites.enabled,
+      onlyForDirectMessages: config.auto_accept_invites.only_for_direct_messages,
+      onlyFromLocalUsers: config.auto_accept_invites.only_from_local_users,
+    },
+    isPlainLocalUser: async (userId) => {
+      const user = await userStore.get(userId);
+      return !!user && !user.deactivated && !user.appservice_id && !appserviceRegistry.isExclusiveUser(userId);
+    },
+    join: async (roomId, userId) => {
+      await membership.perform('join', roomId, userId);
+    },
+    markDirect: async (userId, otherUserId, roomId) => {
+      const stored = await accountDataStore.get(userId, '', 'm.direct');
+      const current = (stored ? JSON.parse(stored) : {}) as Record<string, unknown>;
+      const rooms = Array.isArray(current[otherUserId]) ? (current[otherUserId] as string[]) : [];
+      if (!rooms.includes(roomId)) await accountData.set(userId, '', 'm.direct', { ...current, [otherUserId]: [...rooms, roomId] });
+    },
+    logger,
+  });
+  persister.onPersisted((event) => autoAccept.onPersisted(event));
+
   let closed = false;
   return {
     config,
@@ -462,6 +617,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await http.close();
       clearTimeout(grace);
       typing.stop();
+      appserviceRegistry.stop();
+      await appserviceSender.stop();
       await writer.drain();
       await positions.flushed();
       await database.close();

@@ -46,6 +46,8 @@ export interface RouteSpec<A extends AuthKind, B, Q, P> {
 
 export interface RouterDeps {
   authenticator: Pick<Authenticator, 'authenticate'>;
+  /** Application services: resolves an as_token (with user_id / device_id masquerading), else null. */
+  appservices?: { authenticate(token: string, query: Record<string, unknown>): Promise<Requester | null> };
   rateLimiters: Partial<Record<RateLimitName, RateLimiter>>;
 }
 
@@ -60,14 +62,17 @@ export function accessTokenOf(req: FastifyRequest): string | undefined {
   return typeof q === 'string' && q.length > 0 ? q : undefined;
 }
 
+/** Who a token belongs to: an appservice (as_token, maybe masquerading) or a user's device. */
+export type TokenResolver = (token: string, req: FastifyRequest) => Promise<Requester>;
+
 /** Each request's token check, shared by the device-activity hook and the route (one hash, one lookup). */
 const requesters = new WeakMap<FastifyRequest, Promise<Requester>>();
 
 /** The requester of an authenticated request, resolved once per request. */
-export function authenticateRequest(authenticator: Pick<Authenticator, 'authenticate'>, req: FastifyRequest, token: string): Promise<Requester> {
+export function authenticateRequest(resolveToken: TokenResolver, req: FastifyRequest, token: string): Promise<Requester> {
   let pending = requesters.get(req);
   if (!pending) {
-    pending = authenticator.authenticate(token);
+    pending = resolveToken(token, req);
     requesters.set(req, pending);
   }
   return pending;
@@ -78,6 +83,11 @@ export class Router {
     readonly app: FastifyInstance,
     private readonly deps: RouterDeps,
   ) {}
+
+  /** as_tokens first (they are few and held in memory), then users' access tokens. */
+  readonly resolveToken: TokenResolver = async (token, req) =>
+    (await this.deps.appservices?.authenticate(token, (req.query ?? {}) as Record<string, unknown>)) ??
+    (await this.deps.authenticator.authenticate(token));
 
   route<A extends AuthKind, B extends TSchema | undefined = undefined, Q extends TSchema | undefined = undefined, P extends TSchema | undefined = undefined>(
     spec: RouteSpec<A, B, Q, P>,
@@ -96,7 +106,7 @@ export class Router {
         },
         handler: async (req, reply) => {
           const requester = await this.resolveRequester(spec.auth, req);
-          if (spec.rateLimit) this.checkRateLimit(spec.rateLimit, requester?.userId ?? req.ip, requester);
+          if (spec.rateLimit) this.checkRateLimit(spec.rateLimit, requester?.userId ?? req.ip, requester ?? (await this.appserviceOf(req)));
           const result = await spec.handler({
             body: (req.body ?? {}) as Infer<B>,
             query: (req.query ?? {}) as Infer<Q>,
@@ -122,7 +132,7 @@ export class Router {
       if (auth === 'optional') return null;
       throw new MatrixError('M_MISSING_TOKEN', 'Missing access token');
     }
-    const requester = await authenticateRequest(this.deps.authenticator, req, token);
+    const requester = await authenticateRequest(this.resolveToken, req, token);
     if (requester.isGuest && auth !== 'guest' && auth !== 'optional') {
       throw new MatrixError('M_GUEST_ACCESS_FORBIDDEN', 'Guest access not allowed');
     }
@@ -130,9 +140,22 @@ export class Router {
     return requester;
   }
 
+  /** Unauthenticated routes (/login) called with an as_token: the appservice, for rate limiting. */
+  private async appserviceOf(req: FastifyRequest): Promise<Requester | null> {
+    if (!this.deps.appservices) return null;
+    try {
+      const token = accessTokenOf(req);
+      return token ? await this.deps.appservices.authenticate(token, {}) : null;
+    } catch {
+      return null;
+    }
+  }
+
   private checkRateLimit(name: RateLimitName, key: string, requester: Requester | null): void {
     const limiter = this.deps.rateLimiters[name];
-    if (!limiter || requester?.isAdmin || requester?.appserviceId) return;
+    if (!limiter || requester?.isAdmin) return;
+    // Appservices are exempt unless their registration says `rate_limited: true`.
+    if (requester?.viaAppservice ? !requester.viaAppservice.rateLimited : requester?.appserviceId) return;
     const waitMs = limiter.take(key);
     if (waitMs > 0) throw new MatrixError('M_LIMIT_EXCEEDED', 'Too many requests', { retry_after_ms: waitMs });
   }

@@ -63,6 +63,25 @@ export const ConfigSchema = Type.Object({
     { default: 'info' },
   ),
   app_service_config_files: Type.Array(Type.String(), { default: [] }),
+  /** Application services: how often run-time registrations are re-read, transaction retries. */
+  appservices: Type.Object(
+    {
+      reload_interval: Type.Union(Duration.anyOf, { default: '2s' }),
+      retry_initial: Type.Union(Duration.anyOf, { default: '1s' }),
+      retry_max: Type.Union(Duration.anyOf, { default: '5m' }),
+    },
+    { default: {} },
+  ),
+  /** Synapse's auto_accept_invites (worker_to_run_on is accepted and ignored: one process). */
+  auto_accept_invites: Type.Object(
+    {
+      enabled: Type.Boolean({ default: false }),
+      only_for_direct_messages: Type.Boolean({ default: false }),
+      only_from_local_users: Type.Boolean({ default: false }),
+      worker_to_run_on: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    },
+    { default: {} },
+  ),
 });
 
 export type Config = Static<typeof ConfigSchema>;

@@ -77,7 +77,25 @@ well_known:
 # fatal, error, warn, info, debug, trace or silent. Message bodies and tokens are never logged.
 log_level: info
 
-# Registration files of application services (bridges).
+# Registration files of application services (bridges), e.g. ["/etc/foyer/whatsapp.yaml"].
+# Bridges can also be added while the server runs, without editing this file or restarting:
+# "foyer appservice add FILE" (see README, "Bridges").
 app_service_config_files: []
+
+appservices:
+  # How often registrations added with "foyer appservice add" are picked up by a running server.
+  reload_interval: 2s
+  # Retries of transactions to a bridge that is down: first wait, then doubling up to this cap.
+  retry_initial: 1s
+  retry_max: 5m
+
+# Join rooms automatically when invited (as Synapse's option of the same name), so bridged
+# portal rooms do not pile up as invitations. Users managed by bridges are not affected.
+auto_accept_invites:
+  enabled: false
+  # Only invites to direct chats (is_direct).
+  only_for_direct_messages: false
+  # Only invites sent by users of this server.
+  only_from_local_users: false
 `;
 }

@@ -3,14 +3,20 @@
 import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Router } from '../router.ts';
-import { accessTokenOf, authenticateRequest } from '../router.ts';
-import type { Authenticator } from '../../services/auth/authenticator.ts';
+import { accessTokenOf, authenticateRequest, type TokenResolver } from '../router.ts';
+import type { Authenticator, Requester } from '../../services/auth/authenticator.ts';
 import type { DeviceService } from '../../services/accounts/devices.ts';
 
 const AuthDict = Type.Object({ type: Type.Optional(Type.String()), session: Type.Optional(Type.String()) });
 const DeviceParams = Type.Object({ deviceId: Type.String() });
 
-export function deviceRoutes(r: Router, deps: { devices: Pick<DeviceService, 'list' | 'get' | 'rename' | 'deleteDevicesWithAuth'> }): void {
+export interface DeviceRouteDeps {
+  devices: Pick<DeviceService, 'list' | 'get' | 'rename' | 'deleteDevicesWithAuth'>;
+  /** MSC4190: an appservice creates a device of its user with PUT; true when it handled it. */
+  putDeviceAsAppservice?: (requester: Requester, deviceId: string, displayName: string | null | undefined) => Promise<boolean>;
+}
+
+export function deviceRoutes(r: Router, deps: DeviceRouteDeps): void {
   // GET /_matrix/client/v3/devices
   r.route({
     method: 'GET',
@@ -36,6 +42,10 @@ export function deviceRoutes(r: Router, deps: { devices: Pick<DeviceService, 'li
     params: DeviceParams,
     body: Type.Object({ display_name: Type.Optional(Type.Union([Type.String(), Type.Null()])) }),
     handler: async ({ requester, params, body }) => {
+      if (await deps.putDeviceAsAppservice?.(requester, params.deviceId, body.display_name)) {
+        if (body.display_name !== undefined) await deps.devices.rename(requester.userId, params.deviceId, body.display_name);
+        return {};
+      }
       // A body without display_name changes nothing, but the device must still exist.
       if (body.display_name === undefined) await deps.devices.get(requester.userId, params.deviceId);
       else await deps.devices.rename(requester.userId, params.deviceId, body.display_name);
@@ -75,7 +85,7 @@ export function deviceRoutes(r: Router, deps: { devices: Pick<DeviceService, 'li
  * (from the authenticator's cache, so the route's own check costs nothing more) and lets the
  * device service write last_seen at most once a minute per token.
  */
-export function trackDeviceActivity(http: FastifyInstance, deps: { authenticator: Pick<Authenticator, 'authenticate'>; devices: Pick<DeviceService, 'touch'> }): void {
+export function trackDeviceActivity(http: FastifyInstance, deps: { resolveToken: TokenResolver; devices: Pick<DeviceService, 'touch'> }): void {
   http.addHook('preHandler', async (req) => {
     let token: string | undefined;
     try {
@@ -86,10 +96,11 @@ export function trackDeviceActivity(http: FastifyInstance, deps: { authenticator
     if (!token) return;
     let requester;
     try {
-      requester = await authenticateRequest(deps.authenticator, req, token);
+      requester = await authenticateRequest(deps.resolveToken, req, token);
     } catch {
       return; // the route answers the token error itself
     }
+    if (requester.viaAppservice) return; // as_tokens have no device row to mark as seen
     await deps.devices.touch(requester, req.ip);
   });
 }

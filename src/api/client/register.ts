@@ -2,6 +2,7 @@
 // auth, GET /register/available, and the registration-token validity check.
 import Type from 'typebox';
 import type { Router } from '../router.ts';
+import { accessTokenOf } from '../router.ts';
 import type { RegistrationService } from '../../services/accounts/registration.ts';
 import type { RegistrationTokenStore } from '../../storage/stores/registration-tokens.ts';
 import { REGISTRATION_TOKEN_PATTERN } from '../../services/accounts/stages.ts';
@@ -9,12 +10,16 @@ import { REGISTRATION_TOKEN_PATTERN } from '../../services/accounts/stages.ts';
 export interface RegisterRouteDeps {
   registration: Pick<RegistrationService, 'register' | 'checkAvailable' | 'assertOpen'>;
   registrationTokens: Pick<RegistrationTokenStore, 'get'>;
+  /** `type: m.login.application_service`: an appservice registers a user of its namespace (as_token auth). */
+  appserviceRegister?: (asToken: string | undefined, body: Record<string, unknown>) => Promise<unknown>;
   now?: () => number;
 }
 
 const AuthDict = Type.Object({ type: Type.Optional(Type.String()), session: Type.Optional(Type.String()) });
 
 const RegisterBody = Type.Object({
+  /** Only m.login.application_service (appservices registering their users). */
+  type: Type.Optional(Type.String()),
   auth: Type.Optional(AuthDict),
   username: Type.Optional(Type.String()),
   password: Type.Optional(Type.String()),
@@ -34,8 +39,12 @@ export function registerRoutes(r: Router, deps: RegisterRouteDeps): void {
     auth: 'none',
     body: RegisterBody,
     query: Type.Object({ kind: Type.Optional(Type.Union([Type.Literal('user'), Type.Literal('guest')])) }),
-    handler: ({ body, query, req }) =>
-      deps.registration.register({ kind: query.kind ?? 'user', body: body as Record<string, unknown>, ip: req.ip }),
+    handler: ({ body, query, req }) => {
+      if (body.type === 'm.login.application_service' && deps.appserviceRegister) {
+        return deps.appserviceRegister(accessTokenOf(req), body as Record<string, unknown>);
+      }
+      return deps.registration.register({ kind: query.kind ?? 'user', body: body as Record<string, unknown>, ip: req.ip });
+    },
   });
 
   // GET /_matrix/client/v3/register/available

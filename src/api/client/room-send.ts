@@ -12,6 +12,9 @@ const StateParams = Type.Object({ roomId: Type.String(), eventType: Type.String(
 const RedactParams = Type.Object({ roomId: Type.String(), eventId: Type.String(), txnId: Type.String({ minLength: 1, maxLength: 255 }) });
 const TsQuery = Type.Object({ ts: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: true });
 
+/** Timestamp massaging: only application services may set origin_server_ts (`ts`). */
+const massagedTs = (requester: { viaAppservice?: unknown }, ts: number | undefined) => (requester.viaAppservice ? ts : undefined);
+
 export function roomSendRoutes(r: Router, deps: { sender: RoomSender }): void {
   const roomIdOf = (roomId: string) => {
     if (!isValidRoomId(roomId)) throw new MatrixError('M_INVALID_PARAM', `${roomId} is not a room ID`);
@@ -27,8 +30,10 @@ export function roomSendRoutes(r: Router, deps: { sender: RoomSender }): void {
     query: TsQuery,
     body: Content,
     rateLimit: 'message',
-    handler: async ({ params, body, requester }) => {
-      const eventId = await deps.sender.sendMessage(requester, roomIdOf(params.roomId), params.eventType, body as Record<string, unknown>, params.txnId);
+    handler: async ({ params, body, query, requester }) => {
+      const eventId = await deps.sender.sendMessage(requester, roomIdOf(params.roomId), params.eventType, body as Record<string, unknown>, params.txnId, {
+        originServerTs: massagedTs(requester, query.ts),
+      });
       return { event_id: eventId };
     },
   });
@@ -43,8 +48,10 @@ export function roomSendRoutes(r: Router, deps: { sender: RoomSender }): void {
       query: TsQuery,
       body: Content,
       rateLimit: 'message',
-      handler: async ({ params, body, requester }) => {
-        const eventId = await deps.sender.sendState(requester, roomIdOf(params.roomId), params.eventType, params.stateKey ?? '', body as Record<string, unknown>);
+      handler: async ({ params, body, query, requester }) => {
+        const eventId = await deps.sender.sendState(requester, roomIdOf(params.roomId), params.eventType, params.stateKey ?? '', body as Record<string, unknown>, {
+          originServerTs: massagedTs(requester, query.ts),
+        });
         return { event_id: eventId };
       },
     });

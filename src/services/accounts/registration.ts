@@ -84,22 +84,23 @@ export class RegistrationService {
 
   /**
    * Maps a requested username onto a user ID (lowercased, as Synapse does) or refuses it.
-   * All-digit localparts are reserved for guests, a leading "_" for appservices by convention.
+   * All-digit localparts are reserved for guests, a leading "_" for appservices by convention
+   * (which may use it, as in Synapse).
    */
-  userIdFor(username: string): string {
+  userIdFor(username: string, opts: { forAppservice?: boolean } = {}): string {
     const localpart = username.toLowerCase();
     if (localpart.length === 0) throw new MatrixError('M_INVALID_USERNAME', 'User ID cannot be empty');
     if (!isValidNewLocalpart(localpart, this.deps.serverName)) {
       throw new MatrixError('M_INVALID_USERNAME', "User ID can only contain characters a-z, 0-9, or '=_-./+' and must fit in 255 characters");
     }
-    if (localpart.startsWith('_')) throw new MatrixError('M_INVALID_USERNAME', 'User ID may not begin with _');
+    if (localpart.startsWith('_') && !opts.forAppservice) throw new MatrixError('M_INVALID_USERNAME', 'User ID may not begin with _');
     if (/^\d+$/.test(localpart)) throw new MatrixError('M_INVALID_USERNAME', 'Numeric user IDs are reserved for guest users');
     return `@${localpart}:${this.deps.serverName}`;
   }
 
   /** GET /register/available; also the pre-UIA check of POST /register. */
-  async checkAvailable(username: string, opts: { ignoreExclusive?: boolean } = {}): Promise<string> {
-    const userId = this.userIdFor(username);
+  async checkAvailable(username: string, opts: { ignoreExclusive?: boolean; forAppservice?: boolean } = {}): Promise<string> {
+    const userId = this.userIdFor(username, opts);
     if (!opts.ignoreExclusive && this.deps.isExclusive?.(userId)) {
       throw new MatrixError('M_EXCLUSIVE', 'This user ID is reserved by an application service');
     }
@@ -171,7 +172,7 @@ export class RegistrationService {
    * With `login`, also opens a session (device + tokens) in the same transaction.
    */
   async performCreateUser(opts: CreateUserOptions): Promise<RegisterResponse> {
-    const userId = await this.checkAvailable(opts.localpart, { ignoreExclusive: opts.ignoreExclusive });
+    const userId = await this.checkAvailable(opts.localpart, { ignoreExclusive: opts.ignoreExclusive, forAppservice: !!opts.appserviceId });
     if (opts.password !== null) checkNewPassword(opts.password);
     const passwordHash = opts.password === null ? null : await hashPassword(opts.password);
     const session = await this.insertOrInUse(() =>

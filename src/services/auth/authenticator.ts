@@ -13,8 +13,10 @@ export interface Requester {
   isAdmin: boolean;
   /** Set when the token belongs to a user registered by an appservice. */
   appserviceId: string | null;
-  /** Database id of the access token used (so /logout can delete exactly it). */
+  /** Database id of the access token used (so /logout can delete exactly it); 0 for as_tokens. */
   tokenId: number;
+  /** Set when the request was authenticated by an application service's as_token. */
+  viaAppservice?: { id: string; rateLimited: boolean; manageDevices: boolean };
 }
 
 interface CachedToken {

@@ -16,6 +16,8 @@ import type { StateValidator } from './send.ts';
 export interface AliasRequester {
   userId: string;
   isAdmin: boolean;
+  /** Set when an application service makes the request with its as_token. */
+  viaAppservice?: { id: string };
 }
 
 export interface AliasServiceDeps {
@@ -23,6 +25,10 @@ export interface AliasServiceDeps {
   store: Pick<AliasStore, 'insertAlias' | 'getAlias' | 'aliasesOfRoom' | 'deleteAlias'>;
   currentState: Pick<CurrentStateCache, 'get'>;
   writer: Pick<RoomWriter, 'versionOf' | 'send'>;
+  /** Seam for application services: the alias is in an exclusive namespace of another appservice. */
+  isExclusive?: (alias: string, appserviceId: string | undefined) => boolean;
+  /** Seam for application services: asked when a local alias is not found; true if it now exists. */
+  queryMissingAlias?: (alias: string) => Promise<boolean>;
   now?: () => number;
 }
 
@@ -73,6 +79,9 @@ export class AliasService {
   async createAlias(requester: AliasRequester, alias: string, roomId: string): Promise<void> {
     checkAliasSyntax(alias);
     if (!this.isLocal(alias)) throw new MatrixError('M_INVALID_PARAM', `Room aliases must be on this server (${this.deps.serverName})`);
+    if (this.deps.isExclusive?.(alias, requester.viaAppservice?.id)) {
+      throw new MatrixError('M_EXCLUSIVE', 'This alias is reserved by an application service');
+    }
     await this.requireRoom(roomId);
     if (!requester.isAdmin) {
       const state = await this.deps.currentState.get(roomId);
@@ -85,7 +94,8 @@ export class AliasService {
   /** GET /directory/room/{roomAlias}. Remote aliases need federation, which is not available yet. */
   async resolve(alias: string): Promise<{ roomId: string; servers: string[] }> {
     checkAliasSyntax(alias);
-    const row = this.isLocal(alias) ? await this.deps.store.getAlias(alias) : undefined;
+    let row = this.isLocal(alias) ? await this.deps.store.getAlias(alias) : undefined;
+    if (!row && this.isLocal(alias) && (await this.deps.queryMissingAlias?.(alias))) row = await this.deps.store.getAlias(alias);
     if (!row) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found`);
     // Servers that can help a joining server: ours first, then every server with a joined member.
     const servers = new Set([this.deps.serverName]);

@@ -39,7 +39,8 @@ export class RoomSender {
     this.messageValidators.push(v);
   }
 
-  async sendMessage(requester: SendRequester, roomId: string, type: string, content: Record<string, unknown>, txnId: string): Promise<string> {
+  /** `originServerTs`: timestamp massaging, for application services only (the route decides). */
+  async sendMessage(requester: SendRequester, roomId: string, type: string, content: Record<string, unknown>, txnId: string, opts: { originServerTs?: number } = {}): Promise<string> {
     const previous = await this.deps.rooms.findTxn(requester.userId, requester.deviceId, txnId);
     if (previous) return previous.event_id;
     checkContent(content);
@@ -47,7 +48,7 @@ export class RoomSender {
     try {
       const result = await this.deps.writer.send(
         roomId,
-        { type, sender: requester.userId, content },
+        { type, sender: requester.userId, content, origin_server_ts: opts.originServerTs },
         { txn: { userId: requester.userId, deviceId: requester.deviceId, txnId } },
       );
       return result.event.eventId;
@@ -59,10 +60,17 @@ export class RoomSender {
     }
   }
 
-  async sendState(requester: SendRequester, roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<string> {
+  async sendState(
+    requester: SendRequester,
+    roomId: string,
+    type: string,
+    stateKey: string,
+    content: Record<string, unknown>,
+    opts: { originServerTs?: number } = {},
+  ): Promise<string> {
     checkContent(content);
     for (const validate of this.stateValidators) await validate(roomId, requester.userId, type, stateKey, content);
-    const result = await this.deps.writer.send(roomId, { type, state_key: stateKey, sender: requester.userId, content });
+    const result = await this.deps.writer.send(roomId, { type, state_key: stateKey, sender: requester.userId, content, origin_server_ts: opts.originServerTs });
     return result.event.eventId;
   }
 
