@@ -104,6 +104,16 @@ import { upgradeRoutes } from './api/client/upgrade.ts';
 import { ReportStore } from './storage/stores/reports.ts';
 import { ReportService } from './services/rooms/reports.ts';
 import { reportRoutes } from './api/client/report.ts';
+import { E2eKeyStore } from './storage/stores/e2e-keys.ts';
+import { CrossSigningStore } from './storage/stores/cross-signing.ts';
+import { DeviceListStore } from './storage/stores/device-lists.ts';
+import { DeviceListService } from './services/e2ee/device-lists.ts';
+import { KeyUploadService } from './services/e2ee/key-upload.ts';
+import { KeyQueryService } from './services/e2ee/key-query.ts';
+import { CrossSigningService } from './services/e2ee/cross-signing.ts';
+import { removeDeviceKeys } from './services/e2ee/device-removal.ts';
+import { DeviceListsSyncProvider } from './services/sync/device-lists-provider.ts';
+import { keyRoutes } from './api/client/keys.ts';
 
 export interface FoyerApp {
   config: Config;
@@ -171,7 +181,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       registrationTokenStage({ tokens: registrationTokenStore }),
     ],
   });
-  const accountDevices = new DeviceService({ db, devices: deviceStore, tokens: tokenStore, authenticator, uia: uiaService });
+  const accountDevices = new DeviceService({
+    db,
+    devices: deviceStore,
+    tokens: tokenStore,
+    authenticator,
+    uia: uiaService,
+    // E2EE is built further down; devices are only deleted after start-up, when it exists.
+    onDevicesDeleted: async (userId, deviceIds) => {
+      await removeE2eeDeviceKeys(userId, deviceIds);
+    },
+  });
   const loginSessions = new SessionService({
     db,
     tokens: tokenStore,
@@ -348,6 +368,23 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   presenceRoutes(router, { presence });
 
+  // End-to-end encryption: device keys, one-time and fallback keys, cross-signing, device lists
+  const e2eKeyStore = new E2eKeyStore(db, database.engine);
+  const crossSigningStore = new CrossSigningStore(db);
+  const deviceLists = new DeviceListService({ db, store: new DeviceListStore(db), positions, notifier, usersSharingRoomWith });
+  persister.onPersisted((event) => {
+    if (event.pdu.type === 'm.room.member') deviceLists.onMembershipChanged(event.roomId, event.streamPos!);
+  });
+  const keyUpload = new KeyUploadService({ db, keys: e2eKeyStore, deviceLists });
+  const removeE2eeDeviceKeys = removeDeviceKeys({ keys: e2eKeyStore, crossSigning: crossSigningStore, deviceLists });
+  keyRoutes(router, {
+    upload: keyUpload,
+    query: new KeyQueryService({ serverName: config.server_name, keys: e2eKeyStore, crossSigning: crossSigningStore }),
+    crossSigning: new CrossSigningService({ db, serverName: config.server_name, store: crossSigningStore, keys: e2eKeyStore, uia: uiaService, deviceLists }),
+    deviceLists,
+    memberships: (userId) => roomStore.roomsOfUser(userId, ['join', 'invite', 'leave', 'ban', 'knock']),
+  });
+
   const syncService = new SyncService({
     positions,
     notifier,
@@ -368,6 +405,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       new EphemeralSyncProvider({ typing, receipts: receiptStore, receiptChanges: receipts.changes }),
       new PresenceSyncProvider({ store: presenceStore, presence, usersSharingRoomWith }),
       new PushRulesSyncProvider(pushRules),
+      new DeviceListsSyncProvider({ deviceLists, keyCounts: keyUpload }),
       // Last: counts for the joined rooms the other providers put in the response.
       new UnreadCountsSyncProvider({ actions: pushActionStore, receipts: receiptStore }),
     ],
