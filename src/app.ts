@@ -114,6 +114,16 @@ import { CrossSigningService } from './services/e2ee/cross-signing.ts';
 import { removeDeviceKeys } from './services/e2ee/device-removal.ts';
 import { DeviceListsSyncProvider } from './services/sync/device-lists-provider.ts';
 import { keyRoutes } from './api/client/keys.ts';
+import { ToDeviceStore } from './storage/stores/to-device.ts';
+import { ToDeviceService } from './services/e2ee/to-device.ts';
+import { ToDeviceSyncProvider } from './services/sync/to-device-provider.ts';
+import { toDeviceRoutes } from './api/client/to-device.ts';
+import { KeyBackupStore } from './storage/stores/key-backup.ts';
+import { KeyBackupService } from './services/e2ee/key-backup.ts';
+import { keyBackupRoutes } from './api/client/key-backup.ts';
+import { DehydratedDeviceStore } from './storage/stores/dehydrated-devices.ts';
+import { DehydratedDeviceService } from './services/e2ee/dehydrated.ts';
+import { dehydratedDeviceRoutes } from './api/client/dehydrated-device.ts';
 
 export interface FoyerApp {
   config: Config;
@@ -190,6 +200,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // E2EE is built further down; devices are only deleted after start-up, when it exists.
     onDevicesDeleted: async (userId, deviceIds) => {
       await removeE2eeDeviceKeys(userId, deviceIds);
+      await toDevice.dropDevices(userId, deviceIds);
+      await dehydratedDevices.onDevicesDeleted(userId, deviceIds);
     },
   });
   const loginSessions = new SessionService({
@@ -385,6 +397,27 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     memberships: (userId) => roomStore.roomsOfUser(userId, ['join', 'invite', 'leave', 'ban', 'knock']),
   });
 
+  // Send-to-device, server-side key backup and dehydrated devices (MSC3814)
+  const toDevice = new ToDeviceService({
+    db,
+    store: new ToDeviceStore(db),
+    positions,
+    notifier,
+    serverName: config.server_name,
+    logDebug: (fields, message) => logger.debug(fields, message),
+  });
+  toDeviceRoutes(router, { toDevice });
+  keyBackupRoutes(router, { backup: new KeyBackupService({ db, store: new KeyBackupStore(db) }) });
+  const dehydratedDevices = new DehydratedDeviceService({
+    db,
+    store: new DehydratedDeviceStore(db),
+    devices: deviceStore,
+    deviceService: accountDevices,
+    keyUpload,
+    toDevice,
+  });
+  dehydratedDeviceRoutes(router, { dehydrated: dehydratedDevices });
+
   const syncService = new SyncService({
     positions,
     notifier,
@@ -406,6 +439,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       new PresenceSyncProvider({ store: presenceStore, presence, usersSharingRoomWith }),
       new PushRulesSyncProvider(pushRules),
       new DeviceListsSyncProvider({ deviceLists, keyCounts: keyUpload }),
+      new ToDeviceSyncProvider(toDevice),
       // Last: counts for the joined rooms the other providers put in the response.
       new UnreadCountsSyncProvider({ actions: pushActionStore, receipts: receiptStore }),
     ],
