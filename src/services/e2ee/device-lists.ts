@@ -54,18 +54,22 @@ export class DeviceListService {
 
   /**
    * Records that the user's devices or cross-signing keys changed. `write` runs inside the same
-   * transaction (e.g. deleting the device's keys), so the change and its cause commit together.
+   * transaction (e.g. deleting the device's keys), so the change and its cause commit together;
+   * if it returns false nothing changed after all, and no change is recorded.
    */
-  async recordDeviceChange(userId: string, write?: (trx: Kysely<DB>) => Promise<void>): Promise<void> {
+  async recordDeviceChange(userId: string, write?: (trx: Kysely<DB>) => Promise<boolean | void>): Promise<void> {
     const reservation = this.deps.positions.reserve();
+    let changed = true;
     try {
       await this.deps.db.transaction().execute(async (trx) => {
-        await write?.(trx);
-        await this.deps.store.insertChanges([{ stream_pos: reservation.position, user_id: userId, only_for: '' }], trx);
+        changed = (await write?.(trx)) !== false;
+        if (changed) await this.deps.store.insertChanges([{ stream_pos: reservation.position, user_id: userId, only_for: '' }], trx);
       });
     } finally {
+      // Unused when nothing changed: a harmless gap in the sequence.
       this.deps.positions.release(reservation);
     }
+    if (!changed) return;
     this.changes.markChanged(PUBLIC, reservation.position);
     const audience = new Set(await this.deps.usersSharingRoomWith(userId));
     audience.add(userId);

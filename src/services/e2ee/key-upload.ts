@@ -41,29 +41,16 @@ export class KeyUploadService {
     const fallbackKeys = keys.fallback_keys !== undefined ? parseOneTimeKeys(keys.fallback_keys, 'fallback_keys') : [];
     const latestFallback = lastPerAlgorithm(fallbackKeys);
 
-    const deviceKeysChanged = await this.deps.db.transaction().execute(async (trx) => {
-      let changed = false;
-      if (deviceKeys) {
-        const existing = await this.deps.keys.getDeviceKeys(userId, deviceId, trx);
-        if (existing) {
-          const old = JSON.parse(existing) as Record<string, unknown>;
-          // Identity keys are what other devices pinned; changing them would look like an attack
-          // to every peer (and matrix-sdk-crypto ignores it). Signatures may change.
-          if (canonicalJson(old.keys) !== canonicalJson(deviceKeys.keys)) {
-            throw new MatrixError('M_INVALID_PARAM', 'This device already has different identity keys; log in as a new device instead');
-          }
-        }
-        const json = canonicalJson(withoutUnsigned(deviceKeys));
-        if (existing === undefined || canonicalJson(JSON.parse(existing)) !== json) {
-          await this.deps.keys.putDeviceKeys(userId, deviceId, json, trx);
-          changed = true;
-        }
-      }
+    const write = async (trx: Kysely<DB>): Promise<boolean> => {
+      const changed = deviceKeys ? await this.storeDeviceKeys(userId, deviceId, deviceKeys, trx) : false;
       if (oneTimeKeys.length > 0) await this.storeOneTimeKeys(userId, deviceId, oneTimeKeys, trx);
       for (const key of latestFallback) await this.deps.keys.putFallbackKey(userId, deviceId, key.algorithm, key.keyId, canonicalJson(key.key), trx);
       return changed;
-    });
-    if (deviceKeysChanged) await this.deps.deviceLists.recordDeviceChange(userId);
+    };
+    // New device keys are announced in the same transaction that stores them; uploads of
+    // one-time and fallback keys alone (the frequent case) concern nobody else.
+    if (deviceKeys) await this.deps.deviceLists.recordDeviceChange(userId, write);
+    else await this.deps.db.transaction().execute(write);
     return { one_time_key_counts: await this.countOneTimeKeys(userId, deviceId) };
   }
 
@@ -75,6 +62,23 @@ export class KeyUploadService {
   /** Algorithms of the device's fallback keys that have not been handed out yet. */
   unusedFallbackKeyTypes(userId: string, deviceId: string): Promise<string[]> {
     return this.deps.keys.unusedFallbackAlgorithms(userId, deviceId);
+  }
+
+  /** Stores the device keys; false if they were already stored as they are. */
+  private async storeDeviceKeys(userId: string, deviceId: string, deviceKeys: Record<string, unknown>, trx: Kysely<DB>): Promise<boolean> {
+    const existing = await this.deps.keys.getDeviceKeys(userId, deviceId, trx);
+    const json = canonicalJson(withoutUnsigned(deviceKeys));
+    if (existing !== undefined) {
+      const old = JSON.parse(existing) as Record<string, unknown>;
+      // Identity keys are what other devices pinned; changing them would look like an attack
+      // to every peer (and matrix-sdk-crypto ignores it). Signatures may change.
+      if (canonicalJson(old.keys) !== canonicalJson(deviceKeys.keys)) {
+        throw new MatrixError('M_INVALID_PARAM', 'This device already has different identity keys; log in as a new device instead');
+      }
+      if (canonicalJson(old) === json) return false;
+    }
+    await this.deps.keys.putDeviceKeys(userId, deviceId, json, trx);
+    return true;
   }
 
   private async storeOneTimeKeys(userId: string, deviceId: string, keys: ParsedKey[], trx: Kysely<DB>): Promise<void> {
