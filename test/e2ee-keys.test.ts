@@ -192,6 +192,16 @@ describeEachDatabase('e2ee keys: upload, query, claim', ({ server }) => {
     assert.deepEqual(counts.body.one_time_key_counts, { signed_curve25519: 0 });
   });
 
+  it('parallel retries of one upload store each one-time key once', async () => {
+    const frank = await server().registerUser();
+    const dev = new TestDevice(frank);
+    await dev.upload(server(), { device_keys: dev.deviceKeys() });
+    const body = { one_time_keys: dev.oneTimeKeys(10, 'R') };
+    const results = await Promise.all(Array.from({ length: 6 }, () => dev.upload(server(), body)));
+    for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual((await dev.upload(server(), {})).body.one_time_key_counts, { signed_curve25519: 10 });
+  });
+
   it('accepts unsigned curve25519 one-time keys and counts them per algorithm', async () => {
     const erin = await server().registerUser();
     const dev = new TestDevice(erin);

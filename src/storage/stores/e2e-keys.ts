@@ -80,6 +80,8 @@ export class E2eKeyStore {
       await trx
         .insertInto('e2e_one_time_keys')
         .values(keys.slice(i, i + 200).map((k) => ({ user_id: userId, device_id: deviceId, ...k })))
+        // Two concurrent retries of one upload both found the key absent: the first one wins.
+        .onConflict((oc) => oc.columns(['user_id', 'device_id', 'algorithm', 'key_id']).doNothing())
         .execute();
     }
   }
