@@ -203,6 +203,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await toDevice.dropDevices(userId, deviceIds);
       await dehydratedDevices.onDevicesDeleted(userId, deviceIds);
     },
+    onDeviceRenamed: (userId) => deviceLists.recordDeviceChange(userId),
   });
   const loginSessions = new SessionService({
     db,
@@ -211,6 +212,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     devices: deviceStore,
     authenticator,
     accessTokenLifetimeMs: config.access_token_lifetime === undefined ? null : durationMs(config.access_token_lifetime),
+    onDeviceCreated: (userId) => deviceLists.recordDeviceChange(userId),
   });
   const accountRegistration = new RegistrationService({
     db,

@@ -130,6 +130,17 @@ describeEachDatabase('e2ee device lists and sync fields', ({ server }) => {
     assert.deepEqual((await syncFor(bob)).device_lists, { changed: [], left: [] });
   });
 
+  it('a new device (login) and a renamed device show the owner as changed', async () => {
+    await catchUp(bob);
+    const third = await login(server(), alice);
+    assert.deepEqual((await syncFor(bob)).device_lists.changed, [alice.userId]);
+    const rename = await server().request('PUT', `/_matrix/client/v3/devices/${third.deviceId}`, { token: third.accessToken, body: { display_name: 'Phone' } });
+    assert.equal(rename.status, 200);
+    assert.deepEqual((await syncFor(bob)).device_lists.changed, [alice.userId]);
+    await deleteDevice(server(), alice, third.deviceId);
+    await catchUp(bob);
+  });
+
   it('deleting a device removes its keys and shows the owner as changed', async () => {
     const second = await login(server(), alice);
     const dev = new TestDevice(second);
