@@ -120,6 +120,17 @@ describeEachDatabase('e2ee device lists and sync fields', ({ server }) => {
     assert.deepEqual((await syncFor(alice)).device_lists, { changed: [], left: [] });
   });
 
+  it('a user who left before the caller did is "left" too', async () => {
+    const x = await server().registerUser();
+    const y = await server().registerUser();
+    const r = await createRoom(server(), x);
+    await inviteAndJoin(server(), x, r, y);
+    const since = (await initialSync(server(), y)).next_batch;
+    assert.equal((await server().request('POST', `${roomPath(r)}/leave`, { token: x.accessToken, body: {} })).status, 200);
+    assert.equal((await server().request('POST', `${roomPath(r)}/leave`, { token: y.accessToken, body: {} })).status, 200);
+    assert.deepEqual((await incrementalSync(server(), y, since)).device_lists, { changed: [], left: [x.userId] });
+  });
+
   it('users still sharing another room are not "left"', async () => {
     const other = await createRoom(server(), alice);
     await inviteAndJoin(server(), alice, other, bob);

@@ -110,9 +110,12 @@ export class DeviceListService {
     const maybeLeft = new Set<string>();
     const alwaysChanged = new Set<string>();
     for (const u of await this.deps.store.joinedMembersOf([...roomsJoinedNow])) maybeChanged.add(u);
+    // In rooms the user left: everyone still there, and whoever left before the user did.
     for (const u of await this.deps.store.joinedMembersOf(roomsLeftNow)) maybeLeft.add(u);
-    for (const m of await this.deps.store.membershipChangesIn(roomsWithMemberChanges, from, to)) {
-      if (m.membership === 'join') maybeChanged.add(m.user_id);
+    const leftRooms = new Set(roomsLeftNow);
+    for (const m of await this.deps.store.membershipChangesIn([...roomsWithMemberChanges, ...roomsLeftNow], from, to)) {
+      if (leftRooms.has(m.room_id)) maybeLeft.add(m.user_id);
+      else if (m.membership === 'join') maybeChanged.add(m.user_id);
       else if (m.membership === 'leave' || m.membership === 'ban') maybeLeft.add(m.user_id);
     }
     if (keysChanged) {
