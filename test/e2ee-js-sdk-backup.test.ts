@@ -5,7 +5,7 @@
 // restores the room keys from the server's backup and decrypts messages sent before it existed.
 import { it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MatrixClient } from 'matrix-js-sdk';
+import { MsgType, type MatrixClient } from 'matrix-js-sdk';
 import { CryptoEvent, VerificationPhase, VerificationRequestEvent, VerifierEvent, type VerificationRequest, type Verifier } from 'matrix-js-sdk/lib/crypto-api/index.js';
 import { stopAllSdkClients, stopSdkClient, withTimeout } from './support/js-sdk.ts';
 import { decrypted, startCryptoClient, waitForCrypto } from './support/js-sdk-crypto.ts';
@@ -92,8 +92,8 @@ describeEachDatabase('matrix-js-sdk Rust crypto: cross-signing verification and 
     await waitForCrypto(bobClient, () => bobClient.getRoom(roomId)?.getMyMembership() === 'invite', 'bob’s invite');
     await bobClient.joinRoom(roomId);
     await waitForCrypto(first, () => first.getRoom(roomId)?.getMember(bob.userId)?.membership === 'join', 'bob’s join');
-    oldMessages.push((await first.sendMessage(roomId, { msgtype: 'm.text', body: 'sent before the second device existed' })).event_id);
-    const fromBob = (await bobClient.sendMessage(roomId, { msgtype: 'm.text', body: 'bob also wrote before' })).event_id;
+    oldMessages.push((await first.sendMessage(roomId, { msgtype: MsgType.Text, body: 'sent before the second device existed' })).event_id);
+    const fromBob = (await bobClient.sendMessage(roomId, { msgtype: MsgType.Text, body: 'bob also wrote before' })).event_id;
     await waitForCrypto(first, () => decrypted(first, roomId, fromBob), 'alice decrypting bob');
     oldMessages.push(fromBob);
 

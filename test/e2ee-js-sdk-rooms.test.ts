@@ -5,7 +5,7 @@
 // is exercised for real: a message only decrypts if the room key travelled through them.
 import { it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MatrixClient } from 'matrix-js-sdk';
+import { MsgType, type MatrixClient } from 'matrix-js-sdk';
 import { stopAllSdkClients } from './support/js-sdk.ts';
 import { decrypted, startCryptoClient, undecryptable, waitForCrypto } from './support/js-sdk-crypto.ts';
 import { describeEachDatabase, type TestUser } from './harness.ts';
@@ -42,7 +42,7 @@ describeEachDatabase('matrix-js-sdk Rust crypto: encrypted rooms', ({ server }) 
     await bobClient.joinRoom(roomId);
     await waitForCrypto(aliceClient, () => aliceClient.getRoom(roomId)?.getMember(bob.userId)?.membership === 'join', 'bob’s join at alice');
 
-    const sent = await aliceClient.sendMessage(roomId, { msgtype: 'm.text', body: 'hello bob, this is secret' });
+    const sent = await aliceClient.sendMessage(roomId, { msgtype: MsgType.Text, body: 'hello bob, this is secret' });
     earlyEventId = sent.event_id;
     // The server only ever saw ciphertext.
     const raw = await server().request('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/event/${encodeURIComponent(earlyEventId)}`, { token: bob.accessToken });
@@ -53,7 +53,7 @@ describeEachDatabase('matrix-js-sdk Rust crypto: encrypted rooms', ({ server }) 
     assert.equal(atBob.getContent().body, 'hello bob, this is secret');
     assert.equal(atBob.getSender(), alice.userId);
 
-    const reply = await bobClient.sendMessage(roomId, { msgtype: 'm.text', body: 'hello alice, secret reply' });
+    const reply = await bobClient.sendMessage(roomId, { msgtype: MsgType.Text, body: 'hello alice, secret reply' });
     const atAlice = await waitForCrypto(aliceClient, () => decrypted(aliceClient, roomId, reply.event_id), 'alice decrypting bob’s reply');
     assert.equal(atAlice.getContent().body, 'hello alice, secret reply');
   });
@@ -65,7 +65,7 @@ describeEachDatabase('matrix-js-sdk Rust crypto: encrypted rooms', ({ server }) 
     await charlieClient.joinRoom(roomId);
     await waitForCrypto(aliceClient, () => aliceClient.getRoom(roomId)?.getMember(charlie.userId)?.membership === 'join', 'charlie’s join at alice');
 
-    const later = await aliceClient.sendMessage(roomId, { msgtype: 'm.text', body: 'welcome charlie' });
+    const later = await aliceClient.sendMessage(roomId, { msgtype: MsgType.Text, body: 'welcome charlie' });
     const atCharlie = await waitForCrypto(charlieClient, () => decrypted(charlieClient, roomId, later.event_id), 'charlie decrypting the new message');
     assert.equal(atCharlie.getContent().body, 'welcome charlie');
     const atBob = await waitForCrypto(bobClient, () => decrypted(bobClient, roomId, later.event_id), 'bob decrypting the new message');
