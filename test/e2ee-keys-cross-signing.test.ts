@@ -97,6 +97,11 @@ describeEachDatabase('e2ee cross-signing', ({ server }) => {
     await expectError({ master_key: { ...bobKeys.body.master_key, user_id: alice.userId } }, 400, 'M_INVALID_PARAM');
     await expectError({ master_key: 'nope' }, 400, 'M_BAD_JSON');
     assert.deepEqual((await query(bob, [bob])).master_keys, {});
+    // Checked before UIA: a bad key is refused outright, not after asking for the password.
+    const aliceBad = signJson(crossSigningKeyObject(alice.userId, 'self_signing', ssk), alice.userId, newKey());
+    const refused = await server().request('POST', SIGNING_UPLOAD, { token: alice.accessToken, body: { self_signing_key: aliceBad } });
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.equal(refused.body.errcode, 'M_INVALID_SIGNATURE');
     // Bob's keys, for later.
     const ok = await server().request('POST', SIGNING_UPLOAD, { token: bob.accessToken, body: bobKeys.body });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));

@@ -55,15 +55,6 @@ export class CrossSigningService {
     const existing = new Map((await this.deps.store.keysOf([userId], ['master', 'self_signing', 'user_signing'])).map((k) => [k.usage, k]));
     const changedKeys = uploaded.filter((k) => existing.get(k.usage)?.key_json !== canonicalJson(k.json));
 
-    let uiaSession: string | undefined;
-    if (existing.has('master') && changedKeys.length > 0 && !requester.appserviceId) {
-      const auth = await this.deps.uia.performAuth(
-        { method: 'POST', path: '/keys/device_signing/upload', body, userId, bindBody: true },
-        [{ stages: ['m.login.password'] }],
-      );
-      uiaSession = auth.sessionId;
-    }
-
     // The self-signing and user-signing keys must be signed by the master key they will serve.
     const master = uploaded.find((k) => k.usage === 'master')?.publicKey ?? existing.get('master')?.public_key;
     for (const key of uploaded) {
@@ -73,10 +64,17 @@ export class CrossSigningService {
         throw new MatrixError('M_INVALID_SIGNATURE', `The ${key.usage} key is not signed by the master key`, {}, 400);
       }
     }
-    if (changedKeys.length === 0) {
-      if (uiaSession) await this.deps.uia.finish(uiaSession);
-      return;
+
+    let uiaSession: string | undefined;
+    if (existing.has('master') && changedKeys.length > 0 && !requester.appserviceId) {
+      const auth = await this.deps.uia.performAuth(
+        { method: 'POST', path: '/keys/device_signing/upload', body, userId, bindBody: true },
+        [{ stages: ['m.login.password'] }],
+      );
+      uiaSession = auth.sessionId;
     }
+
+    if (changedKeys.length === 0) return;
     await this.deps.deviceLists.recordDeviceChange(userId, async (trx) => {
       if (uiaSession) await this.deps.uia.finish(uiaSession, trx);
       for (const key of changedKeys) {
@@ -106,7 +104,7 @@ export class CrossSigningService {
       const targetKeys = remote ? new Map<string, CrossSigningKeyRow>() : new Map((await this.deps.store.keysOf([targetUser], ['master'])).map((k) => [k.usage, k]));
       for (const [keyId, signed] of Object.entries(objects)) {
         if (remote) {
-          fail(targetUser, keyId, 'M_UNKNOWN', `${String(federationFailure().message)}`);
+          fail(targetUser, keyId, 'M_UNKNOWN', String(federationFailure().message));
           continue;
         }
         if (!isObject(signed) || !isObject(signed.signatures) || signed.user_id !== targetUser) {
