@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { MsgType, type MatrixClient } from 'matrix-js-sdk';
 import { CryptoEvent, VerificationPhase, VerificationRequestEvent, VerifierEvent, type VerificationRequest, type Verifier } from 'matrix-js-sdk/lib/crypto-api/index.js';
 import { stopAllSdkClients, stopSdkClient, withTimeout } from './support/js-sdk.ts';
-import { decrypted, startCryptoClient, waitForCrypto } from './support/js-sdk-crypto.ts';
+import { decrypted, joinEncryptedRoom, startCryptoClient, waitForCrypto } from './support/js-sdk-crypto.ts';
 import { describeEachDatabase, type TestServer, type TestUser } from './harness.ts';
 
 async function login(server: TestServer, user: TestUser): Promise<TestUser> {
@@ -90,7 +90,7 @@ describeEachDatabase('matrix-js-sdk Rust crypto: cross-signing verification and 
       })
     ).room_id;
     await waitForCrypto(bobClient, () => bobClient.getRoom(roomId)?.getMyMembership() === 'invite', 'bob’s invite');
-    await bobClient.joinRoom(roomId);
+    await joinEncryptedRoom(bobClient, roomId);
     await waitForCrypto(first, () => first.getRoom(roomId)?.getMember(bob.userId)?.membership === 'join', 'bob’s join');
     oldMessages.push((await first.sendMessage(roomId, { msgtype: MsgType.Text, body: 'sent before the second device existed' })).event_id);
     const fromBob = (await bobClient.sendMessage(roomId, { msgtype: MsgType.Text, body: 'bob also wrote before' })).event_id;

@@ -7,7 +7,7 @@ import { it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { MsgType, type MatrixClient } from 'matrix-js-sdk';
 import { stopAllSdkClients } from './support/js-sdk.ts';
-import { decrypted, startCryptoClient, undecryptable, waitForCrypto } from './support/js-sdk-crypto.ts';
+import { decrypted, joinEncryptedRoom, startCryptoClient, undecryptable, waitForCrypto } from './support/js-sdk-crypto.ts';
 import { describeEachDatabase, type TestUser } from './harness.ts';
 
 describeEachDatabase('matrix-js-sdk Rust crypto: encrypted rooms', ({ server }) => {
@@ -39,7 +39,7 @@ describeEachDatabase('matrix-js-sdk Rust crypto: encrypted rooms', ({ server }) 
     });
     roomId = created.room_id;
     await waitForCrypto(bobClient, () => bobClient.getRoom(roomId)?.getMyMembership() === 'invite', 'bob’s invite');
-    await bobClient.joinRoom(roomId);
+    await joinEncryptedRoom(bobClient, roomId);
     await waitForCrypto(aliceClient, () => aliceClient.getRoom(roomId)?.getMember(bob.userId)?.membership === 'join', 'bob’s join at alice');
 
     const sent = await aliceClient.sendMessage(roomId, { msgtype: MsgType.Text, body: 'hello bob, this is secret' });
@@ -62,7 +62,7 @@ describeEachDatabase('matrix-js-sdk Rust crypto: encrypted rooms', ({ server }) 
     charlieClient = await startCryptoClient(server(), charlie);
     await aliceClient.invite(roomId, charlie.userId);
     await waitForCrypto(charlieClient, () => charlieClient.getRoom(roomId)?.getMyMembership() === 'invite', 'charlie’s invite');
-    await charlieClient.joinRoom(roomId);
+    await joinEncryptedRoom(charlieClient, roomId);
     await waitForCrypto(aliceClient, () => aliceClient.getRoom(roomId)?.getMember(charlie.userId)?.membership === 'join', 'charlie’s join at alice');
 
     const later = await aliceClient.sendMessage(roomId, { msgtype: MsgType.Text, body: 'welcome charlie' });

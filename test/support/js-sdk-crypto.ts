@@ -2,7 +2,7 @@
 // On Node 20 the crypto store must be in memory (`useIndexedDB: false`); the Promise.withResolvers
 // polyfill comes with ./js-sdk.ts. Waiting is on the SDK's own events (decryption included), so
 // no assertion depends on timing.
-import { ClientEvent, MatrixEventEvent, type MatrixClient, type MatrixEvent } from 'matrix-js-sdk';
+import { ClientEvent, MatrixEventEvent, type ICreateClientOpts, type MatrixClient, type MatrixEvent } from 'matrix-js-sdk';
 import { sdkClientFor, startSdkClient, withTimeout } from './js-sdk.ts';
 import type { TestServer, TestUser } from '../harness.ts';
 
@@ -22,8 +22,12 @@ globalThis.setTimeout = Object.assign(
 ) as typeof setTimeout;
 
 /** A started client with Rust crypto initialised (its device keys get uploaded on start). */
-export async function startCryptoClient(server: TestServer, user: Pick<TestUser, 'userId' | 'accessToken' | 'deviceId'>): Promise<MatrixClient> {
-  const client = sdkClientFor(server, user);
+export async function startCryptoClient(
+  server: TestServer,
+  user: Pick<TestUser, 'userId' | 'accessToken' | 'deviceId'>,
+  extra: Partial<ICreateClientOpts> = {},
+): Promise<MatrixClient> {
+  const client = sdkClientFor(server, user, extra);
   await client.initRustCrypto({ useIndexedDB: false });
   await startSdkClient(client, { pollTimeout: 5_000 });
   return client;
@@ -63,4 +67,18 @@ export function decrypted(client: MatrixClient, roomId: string, eventId: string)
 export function undecryptable(client: MatrixClient, roomId: string, eventId: string): MatrixEvent | undefined {
   const event = client.getRoom(roomId)?.findEventById(eventId);
   return event?.isDecryptionFailure() ? event : undefined;
+}
+
+/**
+ * Joins and waits until the client's crypto treats the room as encrypted (it learns that from the
+ * room state in the join's /sync); sending earlier fails with "unconfigured room".
+ */
+export async function joinEncryptedRoom(client: MatrixClient, roomId: string): Promise<void> {
+  await client.joinRoom(roomId);
+  await waitForCrypto(client, () => client.getRoom(roomId)?.getMyMembership() === 'join', 'the join in the client’s sync');
+  const crypto = client.getCrypto()!;
+  for (let i = 0; !(await crypto.isEncryptionEnabledInRoom(roomId)); i++) {
+    if (i > 300) throw new Error('encryption never enabled in the room');
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
