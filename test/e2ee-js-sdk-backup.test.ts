@@ -113,11 +113,17 @@ describeEachDatabase('matrix-js-sdk Rust crypto: cross-signing verification and 
     const firstCrypto = first.getCrypto()!;
     const secondCrypto = second.getCrypto()!;
 
+    // Each side must know the other before the request: the new device its user's cross-signing
+    // keys (it refuses to request verification otherwise), the old one the new device's keys
+    // (announced to it through device_lists in /sync).
+    assert.equal(await secondCrypto.userHasCrossSigningKeys(alice.userId, true), true);
+    await eventually(async () => (await firstCrypto.getUserDeviceInfo([alice.userId])).get(alice.userId)?.has(alice2.deviceId), 'the new device at the first one');
     const received = withTimeout(
       new Promise<VerificationRequest>((resolve) => first.on(CryptoEvent.VerificationRequestReceived, resolve)),
       30_000,
       'verification request at the first device',
     );
+    received.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
     const outgoing = await secondCrypto.requestOwnUserVerification();
     const incoming = await received;
     await incoming.accept();
