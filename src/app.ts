@@ -120,6 +120,26 @@ import { AutoAcceptInvites } from './services/appservice/auto-accept.ts';
 import { appservicePingRoutes } from './api/appservice/ping.ts';
 import { thirdPartyRoutes } from './api/appservice/thirdparty.ts';
 import { adminAppserviceRoutes } from './api/admin/appservices.ts';
+import { E2eKeyStore } from './storage/stores/e2e-keys.ts';
+import { CrossSigningStore } from './storage/stores/cross-signing.ts';
+import { DeviceListStore } from './storage/stores/device-lists.ts';
+import { DeviceListService } from './services/e2ee/device-lists.ts';
+import { KeyUploadService } from './services/e2ee/key-upload.ts';
+import { KeyQueryService } from './services/e2ee/key-query.ts';
+import { CrossSigningService } from './services/e2ee/cross-signing.ts';
+import { removeDeviceKeys } from './services/e2ee/device-removal.ts';
+import { DeviceListsSyncProvider } from './services/sync/device-lists-provider.ts';
+import { keyRoutes } from './api/client/keys.ts';
+import { ToDeviceStore } from './storage/stores/to-device.ts';
+import { ToDeviceService } from './services/e2ee/to-device.ts';
+import { ToDeviceSyncProvider } from './services/sync/to-device-provider.ts';
+import { toDeviceRoutes } from './api/client/to-device.ts';
+import { KeyBackupStore } from './storage/stores/key-backup.ts';
+import { KeyBackupService } from './services/e2ee/key-backup.ts';
+import { keyBackupRoutes } from './api/client/key-backup.ts';
+import { DehydratedDeviceStore } from './storage/stores/dehydrated-devices.ts';
+import { DehydratedDeviceService } from './services/e2ee/dehydrated.ts';
+import { dehydratedDeviceRoutes } from './api/client/dehydrated-device.ts';
 
 export interface FoyerApp {
   config: Config;
@@ -219,7 +239,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       registrationTokenStage({ tokens: registrationTokenStore }),
     ],
   });
-  const accountDevices = new DeviceService({ db, devices: deviceStore, tokens: tokenStore, authenticator, uia: uiaService });
+  const accountDevices = new DeviceService({
+    db,
+    devices: deviceStore,
+    tokens: tokenStore,
+    authenticator,
+    uia: uiaService,
+    // E2EE is built further down; devices are only deleted after start-up, when it exists.
+    onDevicesDeleted: async (userId, deviceIds) => {
+      await removeE2eeDeviceKeys(userId, deviceIds);
+      await toDevice.dropDevices(userId, deviceIds);
+      await dehydratedDevices.onDevicesDeleted(userId, deviceIds);
+    },
+    onDeviceRenamed: (userId) => deviceLists.recordDeviceChange(userId),
+  });
   const loginSessions = new SessionService({
     db,
     tokens: tokenStore,
@@ -227,6 +260,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     devices: deviceStore,
     authenticator,
     accessTokenLifetimeMs: config.access_token_lifetime === undefined ? null : durationMs(config.access_token_lifetime),
+    onDeviceCreated: (userId) => deviceLists.recordDeviceChange(userId),
   });
   const accountRegistration = new RegistrationService({
     db,
@@ -433,6 +467,44 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   presenceRoutes(router, { presence });
 
+  // End-to-end encryption: device keys, one-time and fallback keys, cross-signing, device lists
+  const e2eKeyStore = new E2eKeyStore(db, database.engine);
+  const crossSigningStore = new CrossSigningStore(db);
+  const deviceLists = new DeviceListService({ db, store: new DeviceListStore(db), positions, notifier, usersSharingRoomWith });
+  persister.onPersisted((event) => {
+    if (event.pdu.type === 'm.room.member') deviceLists.onMembershipChanged(event.roomId, event.streamPos!);
+  });
+  const keyUpload = new KeyUploadService({ db, keys: e2eKeyStore, deviceLists });
+  const removeE2eeDeviceKeys = removeDeviceKeys({ keys: e2eKeyStore, crossSigning: crossSigningStore, deviceLists });
+  keyRoutes(router, {
+    upload: keyUpload,
+    query: new KeyQueryService({ serverName: config.server_name, keys: e2eKeyStore, crossSigning: crossSigningStore }),
+    crossSigning: new CrossSigningService({ db, serverName: config.server_name, store: crossSigningStore, keys: e2eKeyStore, uia: uiaService, deviceLists }),
+    deviceLists,
+    memberships: (userId) => roomStore.roomsOfUser(userId, ['join', 'invite', 'leave', 'ban', 'knock']),
+  });
+
+  // Send-to-device, server-side key backup and dehydrated devices (MSC3814)
+  const toDevice = new ToDeviceService({
+    db,
+    store: new ToDeviceStore(db),
+    positions,
+    notifier,
+    serverName: config.server_name,
+    logDebug: (fields, message) => logger.debug(fields, message),
+  });
+  toDeviceRoutes(router, { toDevice });
+  keyBackupRoutes(router, { backup: new KeyBackupService({ db, store: new KeyBackupStore(db) }) });
+  const dehydratedDevices = new DehydratedDeviceService({
+    db,
+    store: new DehydratedDeviceStore(db),
+    devices: deviceStore,
+    deviceService: accountDevices,
+    keyUpload,
+    toDevice,
+  });
+  dehydratedDeviceRoutes(router, { dehydrated: dehydratedDevices });
+
   const syncService = new SyncService({
     positions,
     notifier,
@@ -453,6 +525,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       new EphemeralSyncProvider({ typing, receipts: receiptStore, receiptChanges: receipts.changes }),
       new PresenceSyncProvider({ store: presenceStore, presence, usersSharingRoomWith }),
       new PushRulesSyncProvider(pushRules),
+      new DeviceListsSyncProvider({ deviceLists, keyCounts: keyUpload }),
+      new ToDeviceSyncProvider(toDevice),
       // Last: counts for the joined rooms the other providers put in the response.
       new UnreadCountsSyncProvider({ actions: pushActionStore, receipts: receiptStore }),
     ],

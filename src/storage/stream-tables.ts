@@ -10,6 +10,8 @@ export const STREAM_TABLES: ReadonlyArray<readonly [table: string, column: strin
   ['account_data', 'stream_pos'],
   ['receipts', 'stream_pos'],
   ['presence', 'stream_pos'],
+  ['device_list_changes', 'stream_pos'],
+  ['to_device_messages', 'stream_pos'],
 ];
 
 export async function queryMaxStreamPosition(db: Kysely<DB>): Promise<number> {

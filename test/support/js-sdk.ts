@@ -10,6 +10,7 @@ import {
   ClientEvent,
   createClient,
   SyncState,
+  type ICreateClientOpts,
   type MatrixClient,
   type MatrixEvent,
   type Room,
@@ -61,8 +62,8 @@ export interface SdkClientOptions {
   pollTimeout?: number;
 }
 
-/** A client bound to the user's existing access token, not started. */
-export function sdkClientFor(server: TestServer, user: Pick<TestUser, 'userId' | 'accessToken' | 'deviceId'>): MatrixClient {
+/** A client bound to the user's existing access token, not started. `extra`: more createClient options. */
+export function sdkClientFor(server: TestServer, user: Pick<TestUser, 'userId' | 'accessToken' | 'deviceId'>, extra: Partial<ICreateClientOpts> = {}): MatrixClient {
   const { agent, fetchFn } = pooledFetch();
   const client = createClient({
     baseUrl: server.baseUrl,
@@ -72,6 +73,7 @@ export function sdkClientFor(server: TestServer, user: Pick<TestUser, 'userId' |
     logger: process.env.FOYER_TEST_SDK_LOG ? undefined : silentLogger,
     timelineSupport: true,
     fetchFn,
+    ...extra,
   });
   agents.set(client, agent);
   return client;

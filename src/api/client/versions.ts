@@ -13,7 +13,8 @@ export function versionRoutes(r: Router, deps: { defaultRoomVersion: string }): 
     method: 'GET',
     path: '/_matrix/client/versions',
     auth: 'none',
-    handler: () => ({ versions: SPEC_VERSIONS, unstable_features: {} }),
+    // MSC3814 (dehydrated devices): matrix-js-sdk and Element look for it here.
+    handler: () => ({ versions: SPEC_VERSIONS, unstable_features: { 'org.matrix.msc3814': true } }),
   });
 
   // GET /_matrix/client/v3/capabilities

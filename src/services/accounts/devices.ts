@@ -29,6 +29,8 @@ export interface DeviceServiceDeps {
   uia: Pick<UiaService, 'performAuth' | 'finish'>;
   /** E2EE cleanup (device keys, to-device messages, device-list updates). */
   onDevicesDeleted?: (userId: string, deviceIds: string[]) => Promise<void>;
+  /** A device was renamed (E2EE: its display name is served with its keys). */
+  onDeviceRenamed?: (userId: string, deviceId: string) => Promise<void>;
   now?: () => number;
 }
 
@@ -70,6 +72,7 @@ export class DeviceService {
   async rename(userId: string, deviceId: string, displayName: string | null): Promise<void> {
     if (displayName !== null) checkDeviceDisplayName(displayName);
     if (!(await this.deps.devices.setDisplayName(userId, deviceId, displayName))) throw new MatrixError('M_NOT_FOUND', 'Unknown device');
+    await this.deps.onDeviceRenamed?.(userId, deviceId);
   }
 
   /**

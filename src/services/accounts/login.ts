@@ -65,7 +65,7 @@ export class LoginService {
         refreshable: body.refresh_token === true,
       }),
     );
-    this.deps.sessions.afterCommit(session);
+    await this.deps.sessions.afterCommit(session);
     await this.deps.onLoggedIn?.(userId, session.device_id);
     return { ...session, home_server: this.deps.serverName };
   }

@@ -196,7 +196,7 @@ export class RegistrationService {
   }
 
   private async finishRegistration(userId: string, session: IssuedSession | undefined): Promise<RegisterResponse> {
-    if (session) this.deps.sessions.afterCommit(session);
+    if (session) await this.deps.sessions.afterCommit(session);
     await this.deps.onUserRegistered?.(userId);
     const out: RegisterResponse = { user_id: userId, home_server: this.deps.serverName };
     if (session) {

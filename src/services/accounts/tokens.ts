@@ -27,6 +27,8 @@ export interface SessionServiceDeps {
   users: Pick<UserStore, 'get'>;
   devices: Pick<DeviceStore, 'ensure'>;
   authenticator: Pick<Authenticator, 'invalidate'>;
+  /** After the commit that created a device (E2EE: room-mates learn of it through device_lists). */
+  onDeviceCreated?: (userId: string, deviceId: string) => Promise<void>;
   /** Lifetime of access tokens given to clients that support refresh; null = no expiry, no refresh tokens. */
   accessTokenLifetimeMs: number | null;
   now?: () => number;
@@ -51,6 +53,8 @@ export function generateDeviceId(): string {
 
 export class SessionService {
   private readonly now: () => number;
+  /** Sessions whose device createSession created (rather than reused). */
+  private readonly newDevices = new WeakSet<IssuedSession>();
 
   constructor(private readonly deps: SessionServiceDeps) {
     this.now = deps.now ?? Date.now;
@@ -83,12 +87,14 @@ export class SessionService {
       { token_hash: hashToken(accessToken), user_id: opts.userId, device_id: deviceId, expires_ts: lifetime === null ? null : now + lifetime, refresh_token_id: refreshTokenId, now },
       trx,
     );
+    if (created) this.newDevices.add(out);
     return out;
   }
 
-  /** Forget cached tokens of a device whose tokens createSession replaced. */
-  afterCommit(session: IssuedSession): void {
+  /** Forget cached tokens of a device whose tokens createSession replaced; announce a new device. */
+  async afterCommit(session: IssuedSession): Promise<void> {
     this.deps.authenticator.invalidate(session.user_id, session.device_id);
+    if (this.newDevices.has(session)) await this.deps.onDeviceCreated?.(session.user_id, session.device_id);
   }
 
   /** POST /refresh: exchanges a refresh token for a new access token and refresh token. */

@@ -75,6 +75,8 @@ export class SyncService {
       fullState: req.fullState,
       joinedRoom: (roomId: string): JoinedRoomSync => (response.rooms.join[roomId] ??= emptyJoinedRoom()),
     };
+    for (const provider of this.deps.providers) if (provider.limitBatch) to = Math.min(to, await provider.limitBatch(ctx, from, to));
+    response.next_batch = `s${to}`;
     for (const provider of this.deps.providers) await provider.contribute(ctx, from, to, response);
     // Providers may have created sections for rooms that ended up with nothing to say.
     if (from !== null) {

@@ -67,6 +67,12 @@ export interface SyncFilter {
 export interface SyncProvider {
   readonly name: string;
   contribute(ctx: SyncContext, from: number | null, to: number, response: SyncResponse): Promise<void>;
+  /**
+   * For streams that page (to-device: at most 100 per response): the position the batch must end
+   * at, ≤ `to`, so that nothing after what this response carries is skipped. Asked before any
+   * provider contributes; the batch then ends at the lowest answer.
+   */
+  limitBatch?(ctx: SyncContext, from: number | null, to: number): Promise<number>;
 }
 
 export function emptyJoinedRoom(): JoinedRoomSync {

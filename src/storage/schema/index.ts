@@ -12,5 +12,9 @@ import type { PushActionTables } from './push-actions.ts';
 import type { SearchTables } from './search.ts';
 import type { ReportTables } from './reports.ts';
 import type { AppserviceTables } from './appservices.ts';
+import type { E2eeKeyTables } from './e2ee-keys.ts';
+import type { ToDeviceTables } from './to-device.ts';
+import type { KeyBackupTables } from './key-backup.ts';
+import type { DehydratedDeviceTables } from './dehydrated-devices.ts';
 
-export type DB = MetaTables & AccountTables & RoomTables & PushRuleTables & AliasTables & AccountDataTables & ReceiptTables & PresenceTables & PushActionTables & SearchTables & ReportTables & AppserviceTables;
+export type DB = MetaTables & AccountTables & RoomTables & PushRuleTables & AliasTables & AccountDataTables & ReceiptTables & PresenceTables & PushActionTables & SearchTables & ReportTables & E2eeKeyTables & ToDeviceTables & KeyBackupTables & DehydratedDeviceTables & AppserviceTables;
