@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { MsgType, type MatrixClient } from 'matrix-js-sdk';
 import { CryptoEvent, VerificationPhase, VerificationRequestEvent, VerifierEvent, type VerificationRequest, type Verifier } from 'matrix-js-sdk/lib/crypto-api/index.js';
 import { stopAllSdkClients, stopSdkClient, withTimeout } from './support/js-sdk.ts';
-import { decrypted, joinEncryptedRoom, startCryptoClient, waitForCrypto } from './support/js-sdk-crypto.ts';
+import { createEncryptedRoomWith, decrypted, startCryptoClient, waitForCrypto } from './support/js-sdk-crypto.ts';
 import { describeEachDatabase, type TestServer, type TestUser } from './harness.ts';
 
 async function login(server: TestServer, user: TestUser): Promise<TestUser> {
@@ -83,15 +83,7 @@ describeEachDatabase('matrix-js-sdk Rust crypto: cross-signing verification and 
     const version = await crypto.getActiveSessionBackupVersion();
     assert.ok(version, 'backup enabled on the first device');
 
-    roomId = (
-      await first.createRoom({
-        invite: [bob.userId],
-        initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }],
-      })
-    ).room_id;
-    await waitForCrypto(bobClient, () => bobClient.getRoom(roomId)?.getMyMembership() === 'invite', 'bob’s invite');
-    await joinEncryptedRoom(bobClient, roomId);
-    await waitForCrypto(first, () => first.getRoom(roomId)?.getMember(bob.userId)?.membership === 'join', 'bob’s join');
+    roomId = await createEncryptedRoomWith(first, bobClient);
     oldMessages.push((await first.sendMessage(roomId, { msgtype: MsgType.Text, body: 'sent before the second device existed' })).event_id);
     const fromBob = (await bobClient.sendMessage(roomId, { msgtype: MsgType.Text, body: 'bob also wrote before' })).event_id;
     await waitForCrypto(first, () => decrypted(first, roomId, fromBob), 'alice decrypting bob');

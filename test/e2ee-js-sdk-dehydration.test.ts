@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { MsgType, type MatrixClient } from 'matrix-js-sdk';
 import { CryptoEvent, type CryptoCallbacks, type GeneratedSecretStorageKey } from 'matrix-js-sdk/lib/crypto-api/index.js';
 import { stopAllSdkClients, stopSdkClient, withTimeout } from './support/js-sdk.ts';
-import { decrypted, joinEncryptedRoom, startCryptoClient, waitForCrypto } from './support/js-sdk-crypto.ts';
+import { createEncryptedRoomWith, decrypted, startCryptoClient, waitForCrypto } from './support/js-sdk-crypto.ts';
 import { describeEachDatabase, type TestServer, type TestUser } from './harness.ts';
 
 const PREFIX = '/_matrix/client/unstable/org.matrix.msc3814.v1';
@@ -62,15 +62,7 @@ describeEachDatabase('matrix-js-sdk Rust crypto: dehydrated device (MSC3814)', (
     assert.equal(Object.keys(keys.signatures[alice.userId]).length, 2, 'device signature plus self-signing key signature');
 
     bobClient = await startCryptoClient(server(), bob);
-    roomId = (
-      await first.createRoom({
-        invite: [bob.userId],
-        initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }],
-      })
-    ).room_id;
-    await waitForCrypto(bobClient, () => bobClient.getRoom(roomId)?.getMyMembership() === 'invite', 'bob’s invite');
-    await joinEncryptedRoom(bobClient, roomId);
-    await waitForCrypto(first, () => first.getRoom(roomId)?.getMember(bob.userId)?.membership === 'join', 'bob’s join');
+    roomId = await createEncryptedRoomWith(first, bobClient);
     // Alice's only real device goes away (its crypto store is in memory: gone for good).
     await stopSdkClient(first);
   });

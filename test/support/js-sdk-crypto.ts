@@ -3,7 +3,7 @@
 // polyfill comes with ./js-sdk.ts. Waiting is on the SDK's own events (decryption included), so
 // no assertion depends on timing.
 import { ClientEvent, MatrixEventEvent, type ICreateClientOpts, type MatrixClient, type MatrixEvent } from 'matrix-js-sdk';
-import { sdkClientFor, startSdkClient, withTimeout } from './js-sdk.ts';
+import { sdkClientFor, startSdkClient, waitOnEvents } from './js-sdk.ts';
 import type { TestServer, TestUser } from '../harness.ts';
 
 // For every live encrypted event that has not decrypted (yet), rust-crypto arms a 5-minute timer
@@ -38,22 +38,8 @@ export async function startCryptoClient(
  * sync, a timeline event arrives or any event finishes decrypting.
  */
 export function waitForCrypto<T>(client: MatrixClient, check: () => T | undefined | false | null, what: string, timeoutMs = 30_000): Promise<T> {
-  const events = [ClientEvent.Sync, 'Room.timeline', MatrixEventEvent.Decrypted, ClientEvent.ToDeviceEvent, 'RoomMember.membership', 'Room.myMembership'] as const;
-  return withTimeout(
-    new Promise<T>((resolve) => {
-      const recheck = () => {
-        const v = check();
-        if (v !== undefined && v !== false && v !== null) {
-          for (const e of events) client.off(e as any, recheck);
-          resolve(v);
-        }
-      };
-      for (const e of events) client.on(e as any, recheck);
-      recheck();
-    }),
-    timeoutMs,
-    `timed out waiting for ${what}`,
-  );
+  const events = [ClientEvent.Sync, 'Room.timeline', MatrixEventEvent.Decrypted, ClientEvent.ToDeviceEvent, 'RoomMember.membership', 'Room.myMembership'];
+  return waitOnEvents(client, events, check, timeoutMs, what);
 }
 
 /** The event as the client's room shows it, once it is no longer waiting to be decrypted. */
@@ -81,4 +67,17 @@ export async function joinEncryptedRoom(client: MatrixClient, roomId: string): P
     if (i > 300) throw new Error('encryption never enabled in the room');
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** `owner` creates an encrypted room and invites `invitee`, who joins; resolves once both clients see the join. */
+export async function createEncryptedRoomWith(owner: MatrixClient, invitee: MatrixClient): Promise<string> {
+  const inviteeId = invitee.getUserId()!;
+  const { room_id: roomId } = await owner.createRoom({
+    invite: [inviteeId],
+    initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }],
+  });
+  await waitForCrypto(invitee, () => invitee.getRoom(roomId)?.getMyMembership() === 'invite', 'the invite');
+  await joinEncryptedRoom(invitee, roomId);
+  await waitForCrypto(owner, () => owner.getRoom(roomId)?.getMember(inviteeId)?.membership === 'join', 'the join');
+  return roomId;
 }

@@ -148,7 +148,12 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, message: s
  * waits on what the SDK's models show, not on a sleep.
  */
 export function waitForClient<T>(client: MatrixClient, check: () => T | undefined | false | null, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const events = ['Room.timeline', 'Room.redaction', 'Room.myMembership', 'Room', 'RoomMember.membership', 'RoomState.events', 'sync', 'Room.name', 'MatrixEvent.replaced', 'Event.replaced'] as const;
+  const events = ['Room.timeline', 'Room.redaction', 'Room.myMembership', 'Room', 'RoomMember.membership', 'RoomState.events', 'sync', 'Room.name', 'MatrixEvent.replaced', 'Event.replaced'];
+  return waitOnEvents(client, events, check, timeoutMs, what);
+}
+
+/** Resolves when `check()` returns something truthy, re-checked on each of `events` (and once now). */
+export function waitOnEvents<T>(client: MatrixClient, events: readonly string[], check: () => T | undefined | false | null, timeoutMs: number, what: string): Promise<T> {
   return withTimeout(
     new Promise<T>((resolve) => {
       const recheck = () => {
