@@ -11,5 +11,6 @@ import type { PresenceTables } from './presence.ts';
 import type { PushActionTables } from './push-actions.ts';
 import type { SearchTables } from './search.ts';
 import type { ReportTables } from './reports.ts';
+import type { MediaTables } from './media.ts';
 
-export type DB = MetaTables & AccountTables & RoomTables & PushRuleTables & AliasTables & AccountDataTables & ReceiptTables & PresenceTables & PushActionTables & SearchTables & ReportTables;
+export type DB = MetaTables & AccountTables & RoomTables & PushRuleTables & AliasTables & AccountDataTables & ReceiptTables & PresenceTables & PushActionTables & SearchTables & ReportTables & MediaTables;
