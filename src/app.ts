@@ -115,6 +115,9 @@ import { MediaAdmin } from './services/media/media-admin.ts';
 import { mediaUploadRoutes } from './api/media/upload.ts';
 import { mediaDownloadRoutes } from './api/media/download.ts';
 import { adminMediaRoutes } from './api/admin/media.ts';
+import { AddressPolicy, SafeFetcher } from './services/media/safe-fetch.ts';
+import { UrlPreviewer } from './services/media/url-preview.ts';
+import { mediaPreviewRoutes } from './api/media/preview.ts';
 import { mediaEncryptionKey } from './config/media-key.ts';
 
 export interface FoyerApp {
@@ -497,6 +500,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   mediaRetention.start(durationMs(retention.check_interval));
   mediaUploadRoutes(router, { uploads: mediaUploads });
   mediaDownloadRoutes(router, { downloads: mediaDownloads, thumbnails: thumbnailer, files: mediaFiles, maxUploadBytes: mediaConfig.max_upload_size });
+  const previewConfig = mediaConfig.url_preview;
+  const previewFetcher = new SafeFetcher(new AddressPolicy({ allow: previewConfig.ip_range_whitelist, deny: previewConfig.ip_range_blacklist }), {
+    maxBytes: previewConfig.max_spider_size,
+    timeoutMs: durationMs(previewConfig.timeout),
+  });
+  mediaPreviewRoutes(router, { previewer: new UrlPreviewer({ enabled: previewConfig.enabled, fetcher: previewFetcher }) });
   adminMediaRoutes(router, {
     admin: new MediaAdmin({ serverName: config.server_name, store: mediaStore, deletion: mediaDeletion }),
     userExists: (userId) => userStore.exists(userId),
@@ -523,6 +532,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       clearTimeout(grace);
       typing.stop();
       await mediaRetention.stop();
+      await previewFetcher.close();
       await mediaFileLocks.drain();
       await writer.drain();
       await positions.flushed();

@@ -120,7 +120,7 @@ describeEachDatabase(
       const res = await fetch(new URL('/_matrix/media/v3/upload', server().baseUrl), {
         method: 'POST',
         headers: { authorization: `Bearer ${user.accessToken}`, 'content-type': 'application/octet-stream' },
-        body: chunks as unknown as BodyInit,
+        body: chunks as any,
         duplex: 'half',
       } as RequestInit);
       assert.equal(res.status, 413);
