@@ -6,6 +6,7 @@ import { loadConfig, ConfigError } from './config/load.ts';
 import { createApp } from './app.ts';
 import { performInit, CliError } from './cli/init.ts';
 import { addUserCommands } from './cli/users.ts';
+import { addMediaCommands } from './cli/media.ts';
 
 const DEFAULT_CONFIG = './data/foyer.yaml';
 
@@ -58,6 +59,7 @@ program
   });
 
 addUserCommands(program, DEFAULT_CONFIG);
+addMediaCommands(program, DEFAULT_CONFIG);
 
 export { program };
 

@@ -9,17 +9,26 @@
 // Only PNG, JPEG, GIF and WebP are decoded, recognised by their magic bytes (not the declared
 // type): SVG, HEIF, TIFF and the rest are refused before libvips sees them. Decoding is bounded by
 // `limitInputPixels`; nothing is enlarged past the original.
-import sharp, { type OutputInfo } from 'sharp';
+import type { OutputInfo, default as Sharp } from 'sharp';
 import { MatrixError } from '../../core/errors.ts';
 import type { MediaStore, ThumbnailKey } from '../../storage/stores/media.ts';
 import type { MediaFiles } from '../../storage/media-files.ts';
 import type { StoredMedia } from './downloads.ts';
 import type { KeyedQueue } from '../../util/keyed-queue.ts';
 
-// Thumbnailing runs beside request handling on two cores: one libvips thread per operation, no
-// operation cache holding decoded images.
-sharp.concurrency(1);
-sharp.cache(false);
+// sharp (libvips) is loaded on the first thumbnail, not at start-up: it adds tens of MB of
+// resident memory that a server nobody asks for thumbnails would carry for nothing. Thumbnailing
+// runs beside request handling on small machines: one libvips thread per operation, no operation
+// cache holding decoded images.
+let sharpModule: Promise<typeof Sharp> | undefined;
+function loadSharp(): Promise<typeof Sharp> {
+  sharpModule ??= import('sharp').then(({ default: sharp }) => {
+    sharp.concurrency(1);
+    sharp.cache(false);
+    return sharp;
+  });
+  return sharpModule;
+}
 
 export type ThumbnailMethod = 'scale' | 'crop';
 
@@ -116,6 +125,7 @@ export class Thumbnailer {
     if (!format) throw new MatrixError('M_UNKNOWN', 'Cannot generate thumbnails for this image format', {}, 400);
     const animated = key.animated && (format === 'gif' || format === 'webp');
     let output: { data: Buffer; info: OutputInfo };
+    const sharp = await loadSharp();
     try {
       let pipeline = sharp(source, { limitInputPixels: this.deps.maxImagePixels, animated, failOn: 'error' })
         .autoOrient()
