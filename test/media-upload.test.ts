@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeEachDatabase, type TestServer } from './harness.ts';
-import { download, rawRequest, upload, uploadOk } from './support/media.ts';
+import { download, rawRequest, testImage, upload, uploadOk } from './support/media.ts';
 
 const MB = 1024 * 1024;
 
@@ -105,6 +105,8 @@ describeEachDatabase(
       const user = await server().registerUser();
       const config = await rawRequest(server(), 'GET', '/_matrix/client/v1/media/config', { token: user.accessToken });
       assert.deepEqual(config.json, { 'm.upload.size': 6 * MB });
+      const legacyConfig = await rawRequest(server(), 'GET', '/_matrix/media/v3/config', { token: user.accessToken });
+      assert.deepEqual(legacyConfig.json, { 'm.upload.size': 6 * MB });
       const res = await upload(server(), user.accessToken, randomBytes(6 * MB + 1));
       assert.equal(res.status, 413);
       assert.equal(res.json.errcode, 'M_TOO_LARGE');
@@ -247,6 +249,10 @@ describeEachDatabase(
       const named = await rawRequest(server(), 'GET', `/_matrix/media/v3/download/${server().serverName}/${id}/b.png`);
       assert.equal(named.status, 200);
       assert.match(named.headers.get('content-disposition') ?? '', /filename="b.png"/);
+      const image = await uploadOk(server(), user.accessToken, await testImage('png', 100, 100), 'image/png');
+      const thumb = await rawRequest(server(), 'GET', `/_matrix/media/v3/thumbnail/${server().serverName}/${image}`, { query: { width: 32, height: 32, method: 'crop' } });
+      assert.equal(thumb.status, 200);
+      assert.equal(thumb.headers.get('content-type'), 'image/png');
     });
   },
   { media: { legacy_unauthenticated_before: '2999-01-01T00:00:00Z' } },
