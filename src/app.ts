@@ -465,7 +465,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Media repository: files under <data_dir>/media, metadata in the database (services/media/README.md)
   const mediaConfig = config.media;
   const mediaStore = new MediaStore(db);
-  const mediaFiles = new MediaFiles(join(config.data_dir, 'media'), mediaEncryptionKey(mediaConfig));
+  const mediaFiles = new MediaFiles(join(config.data_dir, 'media'), mediaEncryptionKey(mediaConfig), true);
   const mediaFileLocks = new KeyedQueue();
   const mediaUploads = new MediaUploads({
     serverName: config.server_name,

@@ -47,16 +47,21 @@ export class MediaFiles {
   private readonly tmpDir: string;
   private readonly nameKey: Buffer | null;
 
+  /**
+   * `removeLeftovers`: the server, at start-up, deletes temp files a crash left behind. The CLI
+   * does not (a running server's uploads in progress are in the same folder).
+   */
   constructor(
     private readonly root: string,
     private readonly encryptionKey: Buffer | null,
+    removeLeftovers = false,
   ) {
     if (encryptionKey && encryptionKey.length !== 32) throw new Error('media encryption key must be 32 bytes');
     this.nameKey = encryptionKey ? Buffer.from(hkdfSync('sha256', encryptionKey, Buffer.alloc(0), 'foyer media file names', 32)) : null;
     this.tmpDir = join(root, 'tmp');
     mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
     // Left over by a crash mid-upload: nothing refers to them.
-    for (const name of readdirSync(this.tmpDir)) rmSync(join(this.tmpDir, name), { force: true });
+    if (removeLeftovers) for (const name of readdirSync(this.tmpDir)) rmSync(join(this.tmpDir, name), { force: true });
   }
 
   get encrypting(): boolean {
