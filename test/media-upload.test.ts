@@ -272,3 +272,45 @@ describeEachDatabase(
   },
   { media: { legacy_unauthenticated_before: '2020-01-01T00:00:00Z' } },
 );
+
+describeEachDatabase(
+  'media upload rate limit and aborted uploads',
+  ({ server }) => {
+    it('rate-limits uploads with 429 M_LIMIT_EXCEEDED', async () => {
+      const user = await server().registerUser();
+      assert.equal((await upload(server(), user.accessToken, randomBytes(10))).status, 200);
+      assert.equal((await upload(server(), user.accessToken, randomBytes(10))).status, 200);
+      const third = await upload(server(), user.accessToken, randomBytes(10));
+      assert.equal(third.status, 429);
+      assert.equal(third.json.errcode, 'M_LIMIT_EXCEEDED');
+      assert.ok(third.json.retry_after_ms > 0);
+    });
+
+    it('leaves no temp file behind when a client aborts an upload', async () => {
+      const user = await server().registerUser();
+      const controller = new AbortController();
+      const chunks = (async function* () {
+        yield randomBytes(256 * 1024);
+        await new Promise((r) => setTimeout(r, 300));
+        controller.abort();
+        yield randomBytes(256 * 1024);
+      })();
+      await assert.rejects(
+        fetch(new URL('/_matrix/media/v3/upload', server().baseUrl), {
+          method: 'POST',
+          headers: { authorization: `Bearer ${user.accessToken}`, 'content-type': 'application/octet-stream' },
+          body: chunks as any,
+          duplex: 'half',
+          signal: controller.signal,
+        } as RequestInit),
+      );
+      const tmp = join(server().app.config.data_dir, 'media', 'tmp');
+      for (let i = 0; i < 50 && readdirSync(tmp).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(readdirSync(tmp), []);
+      // The user's quota is not charged for it.
+      const list = await server().app.database.db.selectFrom('local_media').selectAll().where('user_id', '=', user.userId).execute();
+      assert.equal(list.length, 0);
+    });
+  },
+  { rate_limits: { enabled: true, media_upload: { per_second: 0.01, burst_count: 2 } } },
+);
