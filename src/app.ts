@@ -119,6 +119,7 @@ import { AddressPolicy, SafeFetcher } from './services/media/safe-fetch.ts';
 import { UrlPreviewer } from './services/media/url-preview.ts';
 import { mediaPreviewRoutes } from './api/media/preview.ts';
 import { mediaEncryptionKey } from './config/media-key.ts';
+import { ConfigError } from './config/load.ts';
 
 export interface FoyerApp {
   config: Config;
@@ -146,6 +147,14 @@ export function createLogger(level: string): Logger {
     base: undefined,
     redact: { paths: ['req.headers.authorization', '*.password', '*.access_token', '*.refresh_token'], censor: '[redacted]' },
   });
+}
+
+/** media.legacy_unauthenticated_before as a timestamp; a date that does not parse must not open everything. */
+function legacyMediaBefore(value: string | undefined): number | null {
+  if (value === undefined) return null;
+  const ts = Date.parse(value);
+  if (Number.isNaN(ts)) throw new ConfigError(`media.legacy_unauthenticated_before: not a date: ${value}`);
+  return ts;
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<FoyerApp> {
@@ -484,7 +493,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     store: mediaStore,
     files: mediaFiles,
     waiters: mediaUploads.waiters,
-    legacyBeforeTs: mediaConfig.legacy_unauthenticated_before === undefined ? null : Date.parse(mediaConfig.legacy_unauthenticated_before),
+    legacyBeforeTs: legacyMediaBefore(mediaConfig.legacy_unauthenticated_before),
   });
   const thumbnailer = new Thumbnailer({ store: mediaStore, files: mediaFiles, fileLocks: mediaFileLocks, maxImagePixels: mediaConfig.max_image_pixels });
   const mediaDeletion = new MediaDeletion({ serverName: config.server_name, store: mediaStore, files: mediaFiles, fileLocks: mediaFileLocks });

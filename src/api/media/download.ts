@@ -52,7 +52,9 @@ export function mediaDownloadRoutes(r: Router, deps: MediaDownloadDeps): void {
     const media = await downloads.resolve(p.serverName, p.mediaId, access, q.timeout_ms ?? DEFAULT_TIMEOUT_MS);
     const thumb = await thumbnails.thumbnailOf(media, { width: q.width, height: q.height, method: q.method ?? 'scale', animated: q.animated ?? false });
     const body = thumb.data ? Readable.from([thumb.data]) : await files.open(thumb.fileKey, thumb.encrypted);
-    return mediaResponse({ body, contentType: thumb.contentType, size: thumb.size, fileName: null }, access === 'authenticated');
+    // The spec wants thumbnails inline with a file name (v1.12).
+    const fileName = `thumbnail.${thumb.contentType.slice('image/'.length).replace('jpeg', 'jpg')}`;
+    return mediaResponse({ body, contentType: thumb.contentType, size: thumb.size, fileName }, access === 'authenticated');
   };
 
   // GET /_matrix/client/v1/media/download/{serverName}/{mediaId}

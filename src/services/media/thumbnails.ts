@@ -119,7 +119,7 @@ export class Thumbnailer {
   }
 
   private async generate(media: StoredMedia, key: ThumbnailKey): Promise<Thumbnail> {
-    if (media.size > MAX_SOURCE_BYTES) throw new MatrixError('M_UNKNOWN', 'Image too large to thumbnail', {}, 400);
+    if (media.size > MAX_SOURCE_BYTES) throw new MatrixError('M_TOO_LARGE', 'Content is too large to thumbnail');
     const source = await this.deps.files.readAll(media.fileKey, media.encrypted);
     const format = sniffImageFormat(source.subarray(0, 16));
     if (!format) throw new MatrixError('M_UNKNOWN', 'Cannot generate thumbnails for this image format', {}, 400);
