@@ -5,7 +5,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeEachDatabase, type TestServer, type TestUser } from './harness.ts';
@@ -185,10 +185,17 @@ describeEachDatabase(
 );
 
 describeEachDatabase('foyer media CLI', ({ server }) => {
-  const foyer = (...args: string[]) => {
-    const res = spawnSync(process.execPath, [BIN, ...args, '--config', join(server().app.config.data_dir, 'foyer.yaml')], { encoding: 'utf8' });
-    return { status: res.status, stdout: res.stdout.trim(), stderr: res.stderr.trim() };
-  };
+  // Spawned without blocking: the server under test runs in this process and must keep serving
+  // (a blocked event loop lets its keep-alive timers cut the test client's connections).
+  const foyer = (...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, [BIN, ...args, '--config', join(server().app.config.data_dir, 'foyer.yaml')]);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (status) => resolve({ status, stdout: stdout.trim(), stderr: stderr.trim() }));
+    });
 
   it('lists, quarantines and deletes media', async (t) => {
     if (server().kind === 'postgres') {
@@ -199,24 +206,24 @@ describeEachDatabase('foyer media CLI', ({ server }) => {
     const user = await server().registerUser();
     const a = await uploadOk(server(), user.accessToken, randomBytes(100), 'image/png');
     const b = await uploadOk(server(), user.accessToken, randomBytes(100), 'image/png');
-    const list = foyer('media', 'list', user.userId);
+    const list = await foyer('media', 'list', user.userId);
     assert.equal(list.status, 0, list.stderr);
     assert.equal(list.stdout.split('\n').length, 2);
     assert.match(list.stdout, new RegExp(`mxc://${server().serverName}/${a}\\t100\\timage/png`));
 
-    const q = foyer('media', 'quarantine', `mxc://${server().serverName}/${a}`);
+    const q = await foyer('media', 'quarantine', `mxc://${server().serverName}/${a}`);
     assert.equal(q.status, 0, q.stderr);
     assert.equal((await download(server(), user.accessToken, a)).status, 404);
 
-    const del = foyer('media', 'delete', `mxc://${server().serverName}/${b}`);
+    const del = await foyer('media', 'delete', `mxc://${server().serverName}/${b}`);
     assert.equal(del.status, 0, del.stderr);
     assert.equal(del.stdout, 'deleted 1 media item');
     assert.equal((await download(server(), user.accessToken, b)).status, 404);
 
-    const byUser = foyer('media', 'delete', '--user', user.userId);
+    const byUser = await foyer('media', 'delete', '--user', user.userId);
     assert.equal(byUser.stdout, 'deleted 1 media item');
     assert.equal((await download(server(), user.accessToken, a)).status, 404);
-    assert.equal(foyer('media', 'delete').status, 1);
+    assert.equal((await foyer('media', 'delete')).status, 1);
     assert.ok(existsSync(join(server().app.config.data_dir, 'media')));
   });
 });
