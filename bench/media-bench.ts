@@ -21,7 +21,8 @@ export interface MediaTransferResult {
 
 export interface MediaBenchResult {
   sizeBytes: number;
-  idleRssBytes: number;
+  /** Server RSS before the transfers: idle in a --media-only run, after the other phases in a full run. */
+  rssBeforeBytes: number;
   upload: MediaTransferResult;
   download: MediaTransferResult;
 }
@@ -97,5 +98,5 @@ export async function measureMedia(client: BenchClient, user: BenchUser, serverP
   peak = stop();
   if (down.statusCode !== 200 || received !== size) throw new Error(`media download → ${down.statusCode}, ${received} of ${size} bytes`);
   const download: MediaTransferResult = { seconds, mbPerSec: sizeMB / seconds, peakRssBytes: peak, rssGrowthBytes: peak - before };
-  return { sizeBytes: size, idleRssBytes: idle, upload, download };
+  return { sizeBytes: size, rssBeforeBytes: idle, upload, download };
 }

@@ -228,7 +228,7 @@ function gitCommit(): string {
 function describeMedia(m: MediaBenchResult): string {
   const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`;
   return [
-    `media, ${mb(m.sizeBytes)} file — idle RSS ${mb(m.idleRssBytes)}`,
+    `media, ${mb(m.sizeBytes)} file — RSS before ${mb(m.rssBeforeBytes)}`,
     `  upload:   ${m.upload.mbPerSec.toFixed(0)} MB/s, peak RSS ${mb(m.upload.peakRssBytes)} (+${mb(m.upload.rssGrowthBytes)})`,
     `  download: ${m.download.mbPerSec.toFixed(0)} MB/s, peak RSS ${mb(m.download.peakRssBytes)} (+${mb(m.download.rssGrowthBytes)})`,
   ].join('\n');

@@ -224,6 +224,16 @@ describeEachDatabase('foyer media CLI', ({ server }) => {
     assert.equal(byUser.stdout, 'deleted 1 media item');
     assert.equal((await download(server(), user.accessToken, a)).status, 404);
     assert.equal((await foyer('media', 'delete')).status, 1);
+    // No lifetime is configured here: the job only drops /create media IDs that expired unused.
+    await server().app.database.db
+      .insertInto('local_media')
+      .values({ media_id: 'expiredpending', user_id: user.userId, file_key: null, encrypted: 0, content_type: null, upload_name: null, size: 0, created_ts: 1, uploaded_ts: null, unused_expires_ts: 2, last_access_ts: null, quarantined_by: null })
+      .execute();
+    const retention = await foyer('media', 'retention');
+    assert.equal(retention.status, 0, retention.stderr);
+    assert.equal(retention.stdout, 'deleted 0 local, 0 remote and 1 expired pending media items');
+    const left = await server().app.database.db.selectFrom('local_media').select('media_id').where('media_id', '=', 'expiredpending').execute();
+    assert.deepEqual(left, []);
     assert.ok(existsSync(join(server().app.config.data_dir, 'media')));
   });
 });

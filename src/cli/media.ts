@@ -9,7 +9,9 @@ import { openDatabase, type Database } from '../storage/database.ts';
 import { migrateToLatest } from '../storage/migrate.ts';
 import { MediaStore } from '../storage/stores/media.ts';
 import { MediaFiles } from '../storage/media-files.ts';
-import { MediaDeletion } from '../services/media/retention.ts';
+import { MediaDeletion, MediaRetention } from '../services/media/retention.ts';
+import { durationMs } from '../config/schema.ts';
+import pino from 'pino';
 import { MediaAdmin } from '../services/media/media-admin.ts';
 import { KeyedQueue } from '../util/keyed-queue.ts';
 import { CliError } from './init.ts';
@@ -17,6 +19,7 @@ import { CliError } from './init.ts';
 interface CliMedia {
   serverName: string;
   admin: MediaAdmin;
+  retention: MediaRetention;
 }
 
 async function withMedia<T>(configPath: string, fn: (m: CliMedia) => Promise<T>): Promise<T> {
@@ -32,7 +35,16 @@ async function withMedia<T>(configPath: string, fn: (m: CliMedia) => Promise<T>)
     const store = new MediaStore(database.db);
     const files = new MediaFiles(join(config.data_dir, 'media'), mediaEncryptionKey(config.media));
     const deletion = new MediaDeletion({ serverName: config.server_name, store, files, fileLocks: new KeyedQueue() });
-    return await fn({ serverName: config.server_name, admin: new MediaAdmin({ serverName: config.server_name, store, deletion }) });
+    const lifetime = (value: string | number | undefined) => (value === undefined ? null : durationMs(value));
+    const retention = new MediaRetention({
+      deletion,
+      logger: pino({ level: 'silent' }),
+      settings: {
+        localLifetimeMs: lifetime(config.media_retention.local_media_lifetime),
+        remoteLifetimeMs: lifetime(config.media_retention.remote_media_lifetime),
+      },
+    });
+    return await fn({ serverName: config.server_name, admin: new MediaAdmin({ serverName: config.server_name, store, deletion }), retention });
   } finally {
     await database.close();
   }
@@ -87,6 +99,15 @@ export function addMediaCommands(program: Command, defaultConfig: string): void 
         return (await m.admin.deleteOlderThan(ts, 0, true)).deleted_media;
       });
       console.log(`deleted ${deleted.length} media item${deleted.length === 1 ? '' : 's'}`);
+    });
+
+  media
+    .command('retention')
+    .description('run the media retention job once now (media_retention in the config)')
+    .option('--config <file>', 'config file', defaultConfig)
+    .action(async (o: { config: string }) => {
+      const result = await withMedia(o.config, (m) => m.retention.run());
+      console.log(`deleted ${result.local} local, ${result.remote} remote and ${result.expiredPending} expired pending media items`);
     });
 
   media
