@@ -6,6 +6,7 @@ import type { ThroughputResult } from './send-bench.ts';
 import type { DeliveryResult, InitialSyncResult } from './sync-bench.ts';
 import type { ProfileSummary } from './profile.ts';
 import type { MemoryReading } from './server-handle.ts';
+import type { MediaBenchResult } from './media-bench.ts';
 
 export interface StorageResult {
   bytesPerMessage: number;
@@ -34,6 +35,8 @@ export interface EngineResult {
   initialSync: InitialSyncResult;
   memory: { afterStart: MemoryReading; idle: MemoryReading; afterLoad: MemoryReading };
   storage: StorageResult;
+  /** Upload and download of a 100 MB file: throughput and RSS (bench/media-bench.ts). */
+  media?: MediaBenchResult;
   phaseSeconds: Record<string, number>;
 }
 
@@ -71,6 +74,10 @@ const ROWS: Row[] = [
   ['RSS idle (after start)', (r) => mb(r.memory.idle.rssBytes), '≤ 80 MB', (r) => r.memory.idle.rssBytes <= 80 * 1024 * 1024],
   ['  V8 heap used / external (idle)', (r) => `${mb(r.memory.idle.heapUsedBytes)} / ${mb(r.memory.idle.externalBytes)}`],
   ['RSS after load / peak', (r) => `${mb(r.memory.afterLoad.rssBytes)} / ${r.memory.afterLoad.peakRssBytes ? mb(r.memory.afterLoad.peakRssBytes) : '?'}`],
+  ['media upload 100 MB', (r) => (r.media ? `${r.media.upload.mbPerSec.toFixed(0)} MB/s` : '?')],
+  ['  peak RSS during upload (vs before)', (r) => (r.media ? `${mb(r.media.upload.peakRssBytes)} (before ${mb(r.media.rssBeforeBytes)}, +${mb(r.media.upload.rssGrowthBytes)})` : '?'), 'flat: ≤ +40 MB', (r) => (r.media ? r.media.upload.rssGrowthBytes <= 40 * 1024 * 1024 : undefined)],
+  ['media download 100 MB', (r) => (r.media ? `${r.media.download.mbPerSec.toFixed(0)} MB/s` : '?')],
+  ['  peak RSS during download (vs before)', (r) => (r.media ? `${mb(r.media.download.peakRssBytes)} (+${mb(r.media.download.rssGrowthBytes)})` : '?'), 'flat: ≤ +40 MB', (r) => (r.media ? r.media.download.rssGrowthBytes <= 40 * 1024 * 1024 : undefined)],
   ['DB bytes per message', (r) => `${int(r.storage.bytesPerMessage)} B`],
   ['  by part', (r) => breakdown(r.storage.bytesPerMessageBreakdown)],
   ['DB bytes per state change (11 members)', (r) => `${int(r.storage.bytesPerStateChangeSmallRoom)} B`],

@@ -7,11 +7,12 @@
 //   npm run bench -- --engine sqlite    one database
 //   npm run bench -- --no-profile       skip the profiling run
 //   npm run bench -- --engine none      only the profiling run
+//   npm run bench -- --media-only       only the media upload/download (SQLite)
 //
 // Results: a table on stdout, JSON in bench/results/<engine>-<timestamp>.json and latest.json.
 import { performance } from 'node:perf_hooks';
 import { cpus, totalmem, release, loadavg } from 'node:os';
-import { readdirSync, mkdirSync } from 'node:fs';
+import { readdirSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
@@ -20,6 +21,7 @@ import { BenchClient, inParallel, type BenchUser } from './client.ts';
 import { sendConcurrent, sendSequential } from './send-bench.ts';
 import { measureDelivery, measureInitialSync, populateRooms } from './sync-bench.ts';
 import { summarizeProfile } from './profile.ts';
+import { measureMedia, type MediaBenchResult } from './media-bench.ts';
 import { renderProfile, renderTable, writeResults, type EngineResult, type RunReport } from './report.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -33,6 +35,7 @@ const argValue = (name: string) => {
 };
 const engineArg = argValue('--engine') ?? 'all';
 const withProfile = !args.includes('--no-profile');
+const mediaOnly = args.includes('--media-only');
 
 // Sizes of each phase (the brief's numbers).
 const N = {
@@ -146,6 +149,9 @@ async function benchEngine(engine: 'sqlite' | 'postgres'): Promise<EngineResult>
     const initial = await measureInitialSync(client, roomsUser, N.initialSyncRooms, N.initialSyncRuns);
     phase('initial sync');
 
+    const media = await measureMedia(client, await client.register('media_user'), server.pid);
+    phase('media upload + download');
+
     const afterLoad = await server.memory();
     const totalBytes = await server.dbBytes();
     const messages = seq.messages + conc.messages;
@@ -156,6 +162,7 @@ async function benchEngine(engine: 'sqlite' | 'postgres'): Promise<EngineResult>
       sendConcurrent: conc,
       delivery,
       initialSync: { ...initial, eventsPerRoom: N.messagesPerRoom },
+      media,
       memory: { afterStart, idle, afterLoad },
       storage: {
         messages,
@@ -241,7 +248,34 @@ function gitCommit(): string {
   }
 }
 
+function describeMedia(m: MediaBenchResult): string {
+  const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`;
+  return [
+    `media, ${mb(m.sizeBytes)} file — RSS before ${mb(m.rssBeforeBytes)}`,
+    `  upload:   ${m.upload.mbPerSec.toFixed(0)} MB/s, peak RSS ${mb(m.upload.peakRssBytes)} (+${mb(m.upload.rssGrowthBytes)})`,
+    `  download: ${m.download.mbPerSec.toFixed(0)} MB/s, peak RSS ${mb(m.download.peakRssBytes)} (+${mb(m.download.rssGrowthBytes)})`,
+  ].join('\n');
+}
+
+/** `--media-only`: one SQLite server, the media scenario alone (a quick check while working on media). */
+async function mediaOnlyRun(): Promise<void> {
+  const server = await BenchServer.start({ engine: 'sqlite', postgresUrl: POSTGRES_URL });
+  const client = new BenchClient(server.url, { connections: 4, syncConnections: 1 });
+  try {
+    const result = await measureMedia(client, await client.register('media_user'), server.pid, Number(process.env.FOYER_BENCH_MEDIA_MB ?? 100));
+    console.log(describeMedia(result));
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    const path = join(RESULTS_DIR, `media-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(path, JSON.stringify({ startedAt: new Date().toISOString(), commit: gitCommit(), engine: 'sqlite', media: result }, null, 2) + '\n');
+    console.log(`wrote ${path}`);
+  } finally {
+    await client.close().catch(() => {});
+    await server.stop();
+  }
+}
+
 async function main(): Promise<void> {
+  if (mediaOnly) return mediaOnlyRun();
   const started = performance.now();
   const engines: Array<'sqlite' | 'postgres'> = [];
   if (engineArg === 'all' || engineArg === 'sqlite') engines.push('sqlite');

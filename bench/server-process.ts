@@ -39,6 +39,9 @@ performInit({ serverName: 'bench.local', dataDir: spec.dataDir, configPath, port
 const config = loadConfig(configPath);
 config.registration.enabled = true;
 config.rate_limits.enabled = false;
+// The media benchmark uploads a 100 MB file.
+config.media.max_upload_size = 1024 * 1024 * 1024;
+config.media.user_quota_bytes = 0;
 config.log_level = 'silent' as typeof config.log_level;
 const app: FoyerApp = await createApp(config, { databaseSchema: spec.pgSchema, logger: createLogger('silent') });
 const url = await app.listen();

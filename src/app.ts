@@ -1,6 +1,7 @@
 // Composition root: builds the database, stores, services and HTTP routes by hand, in order.
 // Nothing else constructs services; each gets only the narrow dependencies it uses.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.ts';
@@ -140,6 +141,21 @@ import { keyBackupRoutes } from './api/client/key-backup.ts';
 import { DehydratedDeviceStore } from './storage/stores/dehydrated-devices.ts';
 import { DehydratedDeviceService } from './services/e2ee/dehydrated.ts';
 import { dehydratedDeviceRoutes } from './api/client/dehydrated-device.ts';
+import { MediaStore } from './storage/stores/media.ts';
+import { MediaFiles } from './storage/media-files.ts';
+import { MediaUploads } from './services/media/uploads.ts';
+import { MediaDownloads } from './services/media/downloads.ts';
+import { Thumbnailer } from './services/media/thumbnails.ts';
+import { MediaDeletion, MediaRetention, type RetentionResult } from './services/media/retention.ts';
+import { MediaAdmin } from './services/media/media-admin.ts';
+import { mediaUploadRoutes } from './api/media/upload.ts';
+import { mediaDownloadRoutes } from './api/media/download.ts';
+import { adminMediaRoutes } from './api/admin/media.ts';
+import { AddressPolicy, SafeFetcher } from './services/media/safe-fetch.ts';
+import { UrlPreviewer } from './services/media/url-preview.ts';
+import { mediaPreviewRoutes } from './api/media/preview.ts';
+import { mediaEncryptionKey } from './config/media-key.ts';
+import { ConfigError } from './config/load.ts';
 
 export interface FoyerApp {
   config: Config;
@@ -147,6 +163,8 @@ export interface FoyerApp {
   http: FastifyInstance;
   logger: Logger;
   signingKey: SigningKey;
+  /** One pass of the media retention job now (it also runs on a timer). */
+  runMediaRetention(): Promise<RetentionResult>;
   /** Starts listening; resolves to the base URL. */
   listen(): Promise<string>;
   /** Stops accepting requests, finishes in-flight work, closes the database. */
@@ -165,6 +183,14 @@ export function createLogger(level: string): Logger {
     base: undefined,
     redact: { paths: ['req.headers.authorization', '*.password', '*.access_token', '*.refresh_token'], censor: '[redacted]' },
   });
+}
+
+/** media.legacy_unauthenticated_before as a timestamp; a date that does not parse must not open everything. */
+function legacyMediaBefore(value: string | undefined): number | null {
+  if (value === undefined) return null;
+  const ts = Date.parse(value);
+  if (Number.isNaN(ts)) throw new ConfigError(`media.legacy_unauthenticated_before: not a date: ${value}`);
+  return ts;
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<FoyerApp> {
@@ -218,7 +244,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const http = createHttpServer({ logger, maxBodyBytes: config.max_request_body_bytes });
   const limits = config.rate_limits;
   const rateLimiters = limits.enabled
-    ? { login: new RateLimiter(limits.login), registration: new RateLimiter(limits.registration), message: new RateLimiter(limits.message) }
+    ? {
+        login: new RateLimiter(limits.login),
+        registration: new RateLimiter(limits.registration),
+        message: new RateLimiter(limits.message),
+        media_upload: new RateLimiter(limits.media_upload),
+      }
     : {};
   const router = new Router(http, { authenticator, rateLimiters, appservices: appserviceAuth });
   versionRoutes(router, { defaultRoomVersion: config.rooms.default_version });
@@ -671,6 +702,54 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     logger,
   });
   persister.onPersisted((event) => autoAccept.onPersisted(event));
+  // Media repository: files under <data_dir>/media, metadata in the database (services/media/README.md)
+  const mediaConfig = config.media;
+  const mediaStore = new MediaStore(db);
+  const mediaFiles = new MediaFiles(join(config.data_dir, 'media'), mediaEncryptionKey(mediaConfig), true);
+  const mediaFileLocks = new KeyedQueue();
+  const mediaUploads = new MediaUploads({
+    serverName: config.server_name,
+    store: mediaStore,
+    files: mediaFiles,
+    fileLocks: mediaFileLocks,
+    limits: {
+      maxUploadBytes: mediaConfig.max_upload_size,
+      userQuotaBytes: mediaConfig.user_quota_bytes,
+      maxPendingUploads: mediaConfig.max_pending_uploads,
+      unusedExpirationMs: durationMs(mediaConfig.unused_expiration),
+    },
+  });
+  const mediaDownloads = new MediaDownloads({
+    serverName: config.server_name,
+    store: mediaStore,
+    files: mediaFiles,
+    waiters: mediaUploads.waiters,
+    legacyBeforeTs: legacyMediaBefore(mediaConfig.legacy_unauthenticated_before),
+  });
+  const thumbnailer = new Thumbnailer({ store: mediaStore, files: mediaFiles, fileLocks: mediaFileLocks, maxImagePixels: mediaConfig.max_image_pixels });
+  const mediaDeletion = new MediaDeletion({ serverName: config.server_name, store: mediaStore, files: mediaFiles, fileLocks: mediaFileLocks });
+  const retention = config.media_retention;
+  const mediaRetention = new MediaRetention({
+    deletion: mediaDeletion,
+    logger,
+    settings: {
+      localLifetimeMs: retention.local_media_lifetime === undefined ? null : durationMs(retention.local_media_lifetime),
+      remoteLifetimeMs: retention.remote_media_lifetime === undefined ? null : durationMs(retention.remote_media_lifetime),
+    },
+  });
+  mediaRetention.start(durationMs(retention.check_interval));
+  mediaUploadRoutes(router, { uploads: mediaUploads });
+  mediaDownloadRoutes(router, { downloads: mediaDownloads, thumbnails: thumbnailer, files: mediaFiles, maxUploadBytes: mediaConfig.max_upload_size });
+  const previewConfig = mediaConfig.url_preview;
+  const previewFetcher = new SafeFetcher(new AddressPolicy({ allow: previewConfig.ip_range_whitelist, deny: previewConfig.ip_range_blacklist }), {
+    maxBytes: previewConfig.max_spider_size,
+    timeoutMs: durationMs(previewConfig.timeout),
+  });
+  mediaPreviewRoutes(router, { previewer: new UrlPreviewer({ enabled: previewConfig.enabled, fetcher: previewFetcher }) });
+  adminMediaRoutes(router, {
+    admin: new MediaAdmin({ serverName: config.server_name, store: mediaStore, deletion: mediaDeletion }),
+    userExists: (userId) => userStore.exists(userId),
+  });
 
   let closed = false;
   return {
@@ -679,6 +758,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     http,
     logger,
     signingKey,
+    runMediaRetention: () => mediaRetention.run(),
     async listen() {
       return http.listen({ host: config.listen.bind, port: config.listen.port });
     },
@@ -693,6 +773,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       typing.stop();
       appserviceRegistry.stop();
       await appserviceSender.stop();
+      await mediaRetention.stop();
+      await previewFetcher.close();
+      await mediaFileLocks.drain();
       await writer.drain();
       await positions.flushed();
       await database.close();

@@ -7,6 +7,7 @@ import { createApp } from './app.ts';
 import { performInit, CliError } from './cli/init.ts';
 import { addUserCommands } from './cli/users.ts';
 import { addAppserviceCommands } from './cli/appservice.ts';
+import { addMediaCommands } from './cli/media.ts';
 
 const DEFAULT_CONFIG = './data/foyer.yaml';
 
@@ -60,6 +61,7 @@ program
 
 addUserCommands(program, DEFAULT_CONFIG);
 addAppserviceCommands(program, DEFAULT_CONFIG);
+addMediaCommands(program, DEFAULT_CONFIG);
 
 export { program };
 

@@ -7,7 +7,7 @@ import type { Authenticator, Requester } from '../services/auth/authenticator.ts
 import type { RateLimiter } from '../util/rate-limiter.ts';
 
 export type AuthKind = 'none' | 'optional' | 'user' | 'guest' | 'admin';
-export type RateLimitName = 'login' | 'registration' | 'message';
+export type RateLimitName = 'login' | 'registration' | 'message' | 'media_upload';
 
 /** A response other than 200 JSON. */
 export class HttpResponse {
@@ -123,6 +123,19 @@ export class Router {
         },
       });
     }
+  }
+
+  /**
+   * Routes that read their request body as a stream (media uploads): registered in their own
+   * Fastify context whose body parser hands the raw stream to the handler as `req.body`
+   * instead of buffering it. The handler enforces its own size limit.
+   */
+  streamingBodies(register: (r: Router) => void): void {
+    void this.app.register(async (scope) => {
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+      register(new Router(scope, this.deps));
+    });
   }
 
   private async resolveRequester(auth: AuthKind, req: FastifyRequest): Promise<Requester | null> {

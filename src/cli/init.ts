@@ -43,6 +43,7 @@ export function performInit(opts: InitOptions): string {
     databaseUrl: opts.database ?? `sqlite:${rel(resolve(dataDir, 'foyer.db'))}`,
     signingKeyPath: rel(keyPath),
     sharedSecret: randomBytes(32).toString('base64url'),
+    mediaEncryptionKey: randomBytes(32).toString('base64'),
   });
   writeFileSync(configPath, text, { mode: 0o600 });
   return configPath;

@@ -50,5 +50,6 @@ export function loadConfig(path: string): Config {
     config.database.url = 'sqlite:' + abs(config.database.url.slice('sqlite:'.length));
   }
   config.app_service_config_files = config.app_service_config_files.map(abs);
+  if (config.media.encryption_key_file !== undefined) config.media.encryption_key_file = abs(config.media.encryption_key_file);
   return config;
 }

@@ -3,6 +3,7 @@
 import Type, { type Static } from 'typebox';
 
 const Duration = Type.Union([Type.String({ pattern: '^\\d+(ms|s|m|h|d|w|y)$' }), Type.Integer({ minimum: 0 })]);
+const DurationDefault = (value: string) => Type.Union([Type.String({ pattern: '^\\d+(ms|s|m|h|d|w|y)$' }), Type.Integer({ minimum: 0 })], { default: value });
 
 const RateLimit = Type.Object({
   per_second: Type.Number({ minimum: 0 }),
@@ -43,12 +44,15 @@ export const ConfigSchema = Type.Object({
       login: RateLimit,
       registration: RateLimit,
       message: RateLimit,
+      /** Media uploads (POST /upload, PUT /upload/{serverName}/{mediaId}, /create). */
+      media_upload: Type.Object({ ...RateLimit.properties }, { default: { per_second: 1, burst_count: 20 } }),
     },
     {
       default: {
         login: { per_second: 0.17, burst_count: 3 },
         registration: { per_second: 0.17, burst_count: 3 },
         message: { per_second: 10, burst_count: 50 },
+        media_upload: { per_second: 1, burst_count: 20 },
       },
     },
   ),
@@ -79,6 +83,53 @@ export const ConfigSchema = Type.Object({
       only_for_direct_messages: Type.Boolean({ default: false }),
       only_from_local_users: Type.Boolean({ default: false }),
       worker_to_run_on: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    },
+    { default: {} },
+  ),
+  /** The content repository (uploads, downloads, thumbnails); see services/media/README.md. */
+  media: Type.Object(
+    {
+      /** Largest upload accepted, in bytes. */
+      max_upload_size: Type.Integer({ minimum: 1, default: 52_428_800 }),
+      /** Bytes of media one user may store (sum of their uploads); 0 = no quota. */
+      user_quota_bytes: Type.Integer({ minimum: 0, default: 1_073_741_824 }),
+      /** Asynchronous uploads (/create) a user may have pending at once (Synapse: 5). */
+      max_pending_uploads: Type.Integer({ minimum: 1, default: 5 }),
+      /** How long an unused /create media ID stays valid. */
+      unused_expiration: DurationDefault('24h'),
+      /** Base64 of 32 random bytes: AES-256-GCM encryption of media files at rest. */
+      encryption_key: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/_-]{43}=?$' })),
+      /** Or a file holding that base64 key. */
+      encryption_key_file: Type.Optional(Type.String()),
+      /** Images larger than this many pixels are not decoded for thumbnails. */
+      max_image_pixels: Type.Integer({ minimum: 1, default: 32_000_000 }),
+      /** Media created before this date (ISO 8601) stay downloadable on the legacy unauthenticated endpoints. */
+      legacy_unauthenticated_before: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}' })),
+      url_preview: Type.Object(
+        {
+          enabled: Type.Boolean({ default: false }),
+          /** CIDR ranges allowed even though they are private (tests, intranets). */
+          ip_range_whitelist: Type.Array(Type.String(), { default: [] }),
+          /** CIDR ranges refused on top of the built-in private, loopback and link-local ones. */
+          ip_range_blacklist: Type.Array(Type.String(), { default: [] }),
+          /** Largest page read, in bytes. */
+          max_spider_size: Type.Integer({ minimum: 1024, default: 2_097_152 }),
+          /** Time allowed for fetching one page. */
+          timeout: DurationDefault('10s'),
+        },
+        { default: {} },
+      ),
+    },
+    { default: {} },
+  ),
+  media_retention: Type.Object(
+    {
+      /** Local media not downloaded for this long is deleted (users' and rooms' avatars excepted); unset = kept. */
+      local_media_lifetime: Type.Optional(Duration),
+      /** Cached remote media not accessed for this long is deleted; unset = kept. */
+      remote_media_lifetime: Type.Optional(Duration),
+      /** How often the retention job runs. */
+      check_interval: DurationDefault('1h'),
     },
     { default: {} },
   ),

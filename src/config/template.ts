@@ -9,6 +9,8 @@ export interface TemplateValues {
   databaseUrl: string;
   signingKeyPath: string;
   sharedSecret: string;
+  /** A freshly generated key, written commented out (encryption at rest is opt-in). */
+  mediaEncryptionKey: string;
 }
 
 export function renderConfigTemplate(v: TemplateValues): string {
@@ -62,6 +64,8 @@ rate_limits:
   login: { per_second: 0.17, burst_count: 3 }
   registration: { per_second: 0.17, burst_count: 3 }
   message: { per_second: 10, burst_count: 50 }
+  # Media uploads (POST /upload, PUT /upload/…, /create).
+  media_upload: { per_second: 1, burst_count: 20 }
 
 # Lifetime of access tokens for clients that support refresh tokens; unset = no expiry.
 # access_token_lifetime: 1h
@@ -97,5 +101,47 @@ auto_accept_invites:
   only_for_direct_messages: false
   # Only invites sent by users of this server.
   only_from_local_users: false
+
+# The media repository: uploads live under <data_dir>/media (content-addressed; identical files
+# are stored once), their metadata in the database.
+media:
+  # Largest upload accepted, in bytes (announced to clients as m.upload.size). 50 MB.
+  max_upload_size: 52428800
+  # Bytes of media each user may store in all (sum of their uploads); 0 = no quota. 1 GB.
+  user_quota_bytes: 1073741824
+  # Asynchronous uploads (POST /_matrix/media/v1/create) a user may have waiting at once.
+  max_pending_uploads: 5
+  # How long a media ID from /create stays usable before it expires unused.
+  unused_expiration: 24h
+  # Encrypt media files at rest with AES-256-GCM: someone who copies the disk cannot read them.
+  # Keep the key safe and backed up — without it the media is lost. Set at most one of the two.
+  # encryption_key: "${v.mediaEncryptionKey}"
+  # encryption_key_file: "media.key"
+  # Images with more pixels than this are not decoded for thumbnails.
+  max_image_pixels: 32000000
+  # The legacy unauthenticated /_matrix/media/v3/download and /thumbnail endpoints serve only
+  # media created before this date (ISO 8601), like Synapse's media freeze; unset = nothing.
+  # legacy_unauthenticated_before: "2024-09-01T00:00:00Z"
+  url_preview:
+    # Link previews: the server fetches pages users link to. Off by default.
+    enabled: false
+    # Ranges (CIDR) allowed although private; loopback, private and link-local addresses are
+    # refused otherwise, after DNS resolution.
+    ip_range_whitelist: []
+    # More ranges to refuse on top of the built-in ones.
+    ip_range_blacklist: []
+    # Largest part of a page read, in bytes.
+    max_spider_size: 2097152
+    # Time allowed for fetching one page.
+    timeout: 10s
+
+# Deleting media nobody has downloaded for a while. Avatars of users and rooms are always kept.
+media_retention:
+  # Local uploads not downloaded for this long are deleted; unset = kept forever.
+  # local_media_lifetime: 90d
+  # Copies of other servers' media not used for this long are deleted; unset = kept forever.
+  # remote_media_lifetime: 90d
+  # How often the retention job runs.
+  check_interval: 1h
 `;
 }

@@ -16,5 +16,6 @@ import type { E2eeKeyTables } from './e2ee-keys.ts';
 import type { ToDeviceTables } from './to-device.ts';
 import type { KeyBackupTables } from './key-backup.ts';
 import type { DehydratedDeviceTables } from './dehydrated-devices.ts';
+import type { MediaTables } from './media.ts';
 
-export type DB = MetaTables & AccountTables & RoomTables & PushRuleTables & AliasTables & AccountDataTables & ReceiptTables & PresenceTables & PushActionTables & SearchTables & ReportTables & E2eeKeyTables & ToDeviceTables & KeyBackupTables & DehydratedDeviceTables & AppserviceTables;
+export type DB = MetaTables & AccountTables & RoomTables & PushRuleTables & AliasTables & AccountDataTables & ReceiptTables & PresenceTables & PushActionTables & SearchTables & ReportTables & E2eeKeyTables & ToDeviceTables & KeyBackupTables & DehydratedDeviceTables & AppserviceTables & MediaTables;
