@@ -117,6 +117,26 @@ for (const kind of DATABASES) {
       await bridge.waitFor(() => deviceListSections().some((d) => d.left.includes(alice.userId)), 'alice in device_lists.left');
     });
 
+    it('a bridge added while running gets the messages its users had queued before', async () => {
+      const late = new TestAppservice({ id: 'late', extra: 'org.matrix.msc3202: true' });
+      await late.start();
+      try {
+        const user = await s.registerUser('late_dave');
+        await s.request('PUT', '/_matrix/client/v3/sendToDevice/m.test/t4', { token: alice.accessToken, body: { messages: { [user.userId]: { [user.deviceId]: { n: 4 } } } } });
+        const root = await s.registerUser();
+        await s.app.database.db.updateTable('users').set({ is_admin: 1 }).where('user_id', '=', root.userId).execute();
+        const added = await s.request('POST', '/_foyer/admin/v1/appservices', { token: root.accessToken, body: { registration: late.registrationYaml() } });
+        assert.equal(added.status, 200, JSON.stringify(added.body));
+        await late.waitFor(() => late.txns.some((t) => t.body['de.sorunome.msc2409.to_device']), 'the queued message');
+        const msgs = late.txns.flatMap((t) => (t.body['de.sorunome.msc2409.to_device'] as any[] | undefined) ?? []);
+        assert.deepEqual(msgs, [{ to_user_id: user.userId, to_device_id: user.deviceId, sender: alice.userId, type: 'm.test', content: { n: 4 } }]);
+        const removed = await s.request('DELETE', `/_foyer/admin/v1/appservices/${late.id}`, { token: root.accessToken });
+        assert.equal(removed.status, 200);
+      } finally {
+        await late.stop();
+      }
+    });
+
     it('an appservice without the flag gets no MSC3202 sections, and its users keep their messages for /sync', async () => {
       await s.request('PUT', '/_matrix/client/v3/sendToDevice/m.test/t3', { token: alice.accessToken, body: { messages: { [plainPuppet.userId]: { [plainPuppet.deviceId]: { n: 3 } } } } });
       const sync = await initialSync(s, plainPuppet);

@@ -41,6 +41,8 @@ export interface ContributorContext {
 
 export interface TransactionContributor {
   readonly name: string;
+  /** Where a new appservice's cursor starts (default: the current position, nothing old is sent). */
+  readonly initialCursor?: number;
   /** Asked even when its cursor is caught up (in-memory sources, sections derived from others). */
   readonly runsWhenCaughtUp?: boolean;
   contribute(ctx: ContributorContext): Promise<Contribution>;

@@ -34,13 +34,20 @@ export interface ToDevicePushDeps {
  */
 export class ToDeviceContributor implements TransactionContributor {
   readonly name = 'to_device';
+  /**
+   * From the start of the queue: messages its users got before the registration was added (or
+   * before the flag was set) are hidden from their /sync too, so they must come this way. The
+   * queue holds only undelivered messages, so the first scan is short.
+   */
+  readonly initialCursor = 0;
   private readonly taken = new Map<string, QueuedToDeviceRow[]>();
 
   constructor(private readonly deps: ToDevicePushDeps) {}
 
   async contribute({ reg, cursor, to }: ContributorContext): Promise<Contribution> {
     this.taken.delete(reg.id);
-    if (!reg.msc3202) return { sections: {}, count: 0, nextCursor: to };
+    // Without the flag the cursor stays put, so setting it later misses nothing still queued.
+    if (!reg.msc3202) return { sections: {}, count: 0, nextCursor: cursor };
     const { rows, readTo } = await this.deps.queuedBetween(cursor, to, TO_DEVICE_POSITIONS_PER_TXN);
     const mine = rows.filter((r) => ownsExclusively(reg, r.user_id));
     if (mine.length === 0) return { sections: {}, count: 0, nextCursor: readTo };

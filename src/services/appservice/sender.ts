@@ -158,7 +158,7 @@ export class AppserviceSender {
 
   private startCursors(): Record<string, number> {
     const at = this.deps.currentPosition();
-    return Object.fromEntries(this.deps.contributors.map((c) => [c.name, at]));
+    return Object.fromEntries(this.deps.contributors.map((c) => [c.name, c.initialCursor ?? at]));
   }
 
   /** The oldest stored transaction, or a new one built from the contributors (stored first). */
@@ -182,7 +182,7 @@ export class AppserviceSender {
     let count = 0;
     let eventCount = 0;
     for (const c of this.deps.contributors) {
-      const cursor = cursors[c.name] ?? to;
+      const cursor = cursors[c.name] ?? c.initialCursor ?? to;
       if (cursor >= to && !c.runsWhenCaughtUp) continue;
       const got = await c.contribute({ reg, scan, cursor, to, body });
       Object.assign(body, got.sections);
