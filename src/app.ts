@@ -115,6 +115,7 @@ import { AppserviceQueries } from './services/appservice/queries.ts';
 import { AppserviceAccounts, APPSERVICE_LOGIN_TYPE } from './services/appservice/accounts.ts';
 import { AppserviceSender } from './services/appservice/sender.ts';
 import { EphemeralContributor, RoomEventsContributor } from './services/appservice/contributors.ts';
+import { DeviceListContributor, KeyCountContributor, ToDeviceContributor, ownsExclusively } from './services/appservice/encryption-contributors.ts';
 import { InterestScan } from './services/appservice/interest.ts';
 import { AppserviceOperations } from './services/appservice/operations.ts';
 import { AutoAcceptInvites } from './services/appservice/auto-accept.ts';
@@ -501,7 +502,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // End-to-end encryption: device keys, one-time and fallback keys, cross-signing, device lists
   const e2eKeyStore = new E2eKeyStore(db, database.engine);
   const crossSigningStore = new CrossSigningStore(db);
-  const deviceLists = new DeviceListService({ db, store: new DeviceListStore(db), positions, notifier, usersSharingRoomWith });
+  const deviceListStore = new DeviceListStore(db);
+  const deviceLists = new DeviceListService({ db, store: deviceListStore, positions, notifier, usersSharingRoomWith });
   persister.onPersisted((event) => {
     if (event.pdu.type === 'm.room.member') deviceLists.onMembershipChanged(event.roomId, event.streamPos!);
   });
@@ -516,13 +518,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
 
   // Send-to-device, server-side key backup and dehydrated devices (MSC3814)
+  const toDeviceStore = new ToDeviceStore(db);
   const toDevice = new ToDeviceService({
     db,
-    store: new ToDeviceStore(db),
+    store: toDeviceStore,
     positions,
     notifier,
     serverName: config.server_name,
     logDebug: (fields, message) => logger.debug(fields, message),
+    pushedToAppservice: (userId) => appserviceRegistry.all().some((r) => r.msc3202 && !!r.url && ownsExclusively(r, userId)),
   });
   toDeviceRoutes(router, { toDevice });
   keyBackupRoutes(router, { backup: new KeyBackupService({ db, store: new KeyBackupStore(db) }) });
@@ -649,6 +653,19 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         roomVersionOf: async (roomId) => (await writer.versionOf(roomId))?.id,
       }),
       ephemeralContributor,
+      // MSC3202: to-device first, so the key counts (last) can see whose devices it is about.
+      new ToDeviceContributor({ queuedBetween: (a, b, n) => toDeviceStore.queuedBetween(a, b, n), deleteMessages: (keys, trx) => toDeviceStore.deleteMessages(keys, trx) }),
+      new DeviceListContributor({
+        changesBetween: (a, b, n) => deviceListStore.changesBetween(a, b, n),
+        membershipChangesBetween: (a, b, n) => deviceListStore.allMembershipChangesBetween(a, b, n),
+        joinedMembersOf: (roomIds) => deviceListStore.joinedMembersOf(roomIds),
+        usersSharingRoomWith,
+      }),
+      new KeyCountContributor({
+        devicesOf: (userId) => toDeviceStore.existingDevices(userId, null),
+        countOneTimeKeys: (userId, deviceId) => keyUpload.countOneTimeKeys(userId, deviceId),
+        unusedFallbackKeyTypes: (userId, deviceId) => keyUpload.unusedFallbackKeyTypes(userId, deviceId),
+      }),
     ],
     interest: interestDeps,
     currentPosition: () => positions.current,

@@ -97,6 +97,19 @@ export function directoryRoutes(r: Router, deps: { aliases: AliasService; direct
     },
   });
 
+  // PUT /_matrix/client/v3/directory/list/appservice/{networkId}/{roomId}
+  r.route({
+    method: 'PUT',
+    path: '/_matrix/client/v3/directory/list/appservice/:networkId/:roomId',
+    auth: 'user',
+    params: Type.Object({ networkId: Type.String(), roomId: Type.String() }),
+    body: Type.Object({ visibility: Type.Union([Type.Literal('public'), Type.Literal('private')]) }),
+    handler: async ({ params, body, requester }) => {
+      await deps.directory.setAppserviceVisibility(requester, params.networkId, params.roomId, body.visibility);
+      return {};
+    },
+  });
+
   // GET /_matrix/client/v3/publicRooms
   r.route({
     method: 'GET',

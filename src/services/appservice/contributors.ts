@@ -1,7 +1,9 @@
 // Transaction contributors: each fills some sections of a transaction from its own stream, after
 // its own cursor (a global stream position, stored per appservice). Room events and ephemeral
 // events (typing, receipts, presence) are here; MSC3202's to_device / device_lists / key counts
-// plug in as further contributors without touching the sender.
+// are in encryption-contributors.ts.
+import type { Kysely } from 'kysely';
+import type { DB } from '../../storage/schema/index.ts';
 import type { AppserviceRegistration } from './registration.ts';
 import type { InterestScan } from './interest.ts';
 import { ownsUser } from './interest.ts';
@@ -19,8 +21,8 @@ const SCAN_BATCH = 500;
 const SCAN_BUDGET = 20_000;
 
 export interface Contribution {
-  /** Sections to merge into the transaction body. */
-  sections: Record<string, unknown[]>;
+  /** Sections to merge into the transaction body (lists, or MSC3202's maps). */
+  sections: Record<string, unknown>;
   /** Items added (0: nothing to send from this contributor). */
   count: number;
   /** The contributor's cursor once this transaction is stored. */
@@ -33,11 +35,19 @@ export interface ContributorContext {
   cursor: number;
   /** Everything at or below this position is committed. */
   to: number;
+  /** The sections earlier contributors filled in this transaction (MSC3202 key counts read them). */
+  body?: Readonly<Record<string, unknown>>;
 }
 
 export interface TransactionContributor {
   readonly name: string;
+  /** Where a new appservice's cursor starts (default: the current position, nothing old is sent). */
+  readonly initialCursor?: number;
+  /** Asked even when its cursor is caught up (in-memory sources, sections derived from others). */
+  readonly runsWhenCaughtUp?: boolean;
   contribute(ctx: ContributorContext): Promise<Contribution>;
+  /** Runs inside the database transaction that stores the transaction (e.g. to-device deletion). */
+  persist?(reg: AppserviceRegistration, trx: Kysely<DB>): Promise<void>;
   /** Called once the transaction holding the contribution is stored (in-memory sources forget it then). */
   committed?(reg: AppserviceRegistration): void;
 }
@@ -94,6 +104,7 @@ export interface EphemeralDeps {
  */
 export class EphemeralContributor implements TransactionContributor {
   readonly name = 'ephemeral';
+  readonly runsWhenCaughtUp = true;
   /** Per appservice, per room: the latest m.typing not yet in a transaction. */
   private readonly typing = new Map<string, Map<string, unknown>>();
   private readonly taken = new Map<string, Map<string, unknown>>();
@@ -157,7 +168,7 @@ export class EphemeralContributor implements TransactionContributor {
       }
     }
     if (!full) position = bound;
-    const sections: Record<string, unknown[]> = out.length > 0 ? { ephemeral: out, 'de.sorunome.msc2409.ephemeral': out } : {};
+    const sections: Record<string, unknown> = out.length > 0 ? { ephemeral: out, 'de.sorunome.msc2409.ephemeral': out } : {};
     return { sections, count: out.length, nextCursor: Math.max(position, cursor) };
   }
 

@@ -158,7 +158,7 @@ export class AppserviceSender {
 
   private startCursors(): Record<string, number> {
     const at = this.deps.currentPosition();
-    return Object.fromEntries(this.deps.contributors.map((c) => [c.name, at]));
+    return Object.fromEntries(this.deps.contributors.map((c) => [c.name, c.initialCursor ?? at]));
   }
 
   /** The oldest stored transaction, or a new one built from the contributors (stored first). */
@@ -177,14 +177,14 @@ export class AppserviceSender {
       return undefined;
     }
     const scan = new InterestScan(reg, this.deps.interest);
-    const body: Record<string, unknown[]> = {};
+    const body: Record<string, unknown> = {};
     const next: Record<string, number> = { ...cursors };
     let count = 0;
     let eventCount = 0;
     for (const c of this.deps.contributors) {
-      const cursor = cursors[c.name] ?? to;
-      if (cursor >= to && c.name !== 'ephemeral') continue;
-      const got = await c.contribute({ reg, scan, cursor, to });
+      const cursor = cursors[c.name] ?? c.initialCursor ?? to;
+      if (cursor >= to && !c.runsWhenCaughtUp) continue;
+      const got = await c.contribute({ reg, scan, cursor, to, body });
       Object.assign(body, got.sections);
       next[c.name] = got.nextCursor;
       count += got.count;
@@ -198,9 +198,10 @@ export class AppserviceSender {
     body.events ??= [];
     const txnId = state.next_txn_id;
     const text = JSON.stringify(body);
-    await this.deps.db.transaction().execute((trx) =>
-      this.deps.store.insertTxn({ appserviceId: reg.id, txnId, body: text, eventCount, createdTs: this.now(), cursors: nextJson }, trx),
-    );
+    await this.deps.db.transaction().execute(async (trx) => {
+      await this.deps.store.insertTxn({ appserviceId: reg.id, txnId, body: text, eventCount, createdTs: this.now(), cursors: nextJson }, trx);
+      for (const c of this.deps.contributors) await c.persist?.(reg, trx);
+    });
     for (const c of this.deps.contributors) c.committed?.(reg);
     return { txnId, body };
   }

@@ -29,6 +29,8 @@ export interface ToDeviceDeps {
   serverName: string;
   /** Debug log for messages that cannot be delivered (never their content). */
   logDebug?: (fields: Record<string, unknown>, message: string) => void;
+  /** True for users whose messages an appservice receives in its transactions (MSC3202): /sync must not hand them out too. */
+  pushedToAppservice?: (userId: string) => boolean;
   now?: () => number;
 }
 
@@ -91,7 +93,7 @@ export class ToDeviceService {
    * TO_DEVICE_SYNC_LIMIT messages: the position of the last one that fits, or `to` if all fit.
    */
   async batchEnd(userId: string, deviceId: string, from: number | null, to: number): Promise<number> {
-    if (!this.mayHaveNew(userId, deviceId, from)) return to;
+    if (!this.mayHaveNew(userId, deviceId, from) || this.deps.pushedToAppservice?.(userId)) return to;
     const positions = await this.deps.store.positionsFor(userId, deviceId, from ?? 0, to, TO_DEVICE_SYNC_LIMIT + 1);
     return positions.length > TO_DEVICE_SYNC_LIMIT ? positions[TO_DEVICE_SYNC_LIMIT - 1] : to;
   }
@@ -102,7 +104,7 @@ export class ToDeviceService {
    */
   async syncEvents(userId: string, deviceId: string, from: number | null, to: number): Promise<ToDeviceEvent[]> {
     if (from !== null) await this.acknowledge(userId, deviceId, from);
-    if (!this.mayHaveNew(userId, deviceId, from)) return [];
+    if (!this.mayHaveNew(userId, deviceId, from) || this.deps.pushedToAppservice?.(userId)) return [];
     const rows = await this.deps.store.messagesFor(userId, deviceId, from ?? 0, to, TO_DEVICE_SYNC_LIMIT);
     return rows.map((r) => ({ sender: r.sender, type: r.type, content: JSON.parse(r.content) as Record<string, unknown> }));
   }

@@ -4,7 +4,7 @@
 import { MatrixError } from '../../core/errors.ts';
 import { isValidRoomId } from '../../core/ids.ts';
 import { stateKeyOf } from '../../core/pdu.ts';
-import type { AliasStore } from '../../storage/stores/aliases.ts';
+import type { AliasStore, DirectoryScope } from '../../storage/stores/aliases.ts';
 import type { CurrentState, CurrentStateCache } from './current-state.ts';
 import type { RoomWriter } from './room-writer.ts';
 import { mayEditCanonicalAlias, type AliasRequester } from './aliases.ts';
@@ -44,7 +44,7 @@ export interface PublicRoomsResponse {
 
 export interface DirectoryServiceDeps {
   serverName: string;
-  store: Pick<AliasStore, 'isPublished' | 'setPublished' | 'publishedRoomsWithJoinedCounts'>;
+  store: Pick<AliasStore, 'isPublished' | 'setPublished' | 'publishedRoomsWithJoinedCounts' | 'setAppserviceListed'>;
   currentState: Pick<CurrentStateCache, 'get'>;
   writer: Pick<RoomWriter, 'versionOf'>;
 }
@@ -125,6 +125,19 @@ function matchesSearch(entry: PublicRoomsChunkEntry, term: string): boolean {
   return [entry.name, entry.topic, entry.canonical_alias].some((field) => field !== undefined && field.toLowerCase().includes(needle));
 }
 
+/**
+ * The directory a /publicRooms request reads: the server's own, every appservice network's as
+ * well (include_all_networks), or one network, named like the `instance_id` of the third-party
+ * protocol responses ("appservice id|network id", as Synapse names them).
+ */
+function directoryScope(q: PublicRoomsQuery): DirectoryScope {
+  if (q.thirdPartyInstanceId === undefined) return q.includeAllNetworks ? 'all' : 'local';
+  if (q.includeAllNetworks) throw new MatrixError('M_INVALID_PARAM', 'include_all_networks and third_party_instance_id cannot be used together');
+  const bar = q.thirdPartyInstanceId.indexOf('|');
+  if (bar <= 0) throw new MatrixError('M_INVALID_PARAM', 'Invalid third_party_instance_id');
+  return { appserviceId: q.thirdPartyInstanceId.slice(0, bar), networkId: q.thirdPartyInstanceId.slice(bar + 1) };
+}
+
 export class DirectoryService {
   constructor(private readonly deps: DirectoryServiceDeps) {}
 
@@ -147,6 +160,18 @@ export class DirectoryService {
     if (!(await this.deps.store.setPublished(roomId, visibility === 'public'))) throw new MatrixError('M_NOT_FOUND', 'Room not found');
   }
 
+  /**
+   * PUT /directory/list/appservice/{networkId}/{roomId}: an appservice lists a room in its own
+   * directory of a third-party network (only appservices may, with their as_token).
+   */
+  async setAppserviceVisibility(requester: { viaAppservice?: { id: string } }, networkId: string, roomId: string, visibility: Visibility): Promise<void> {
+    if (!requester.viaAppservice) throw new MatrixError('M_FORBIDDEN', 'Only application services may edit their room directories');
+    if (!isValidRoomId(roomId)) throw new MatrixError('M_INVALID_PARAM', `${roomId} is not a room ID`);
+    if (networkId === '' || networkId.length > 255) throw new MatrixError('M_INVALID_PARAM', 'Invalid network ID');
+    if (!(await this.deps.writer.versionOf(roomId))) throw new MatrixError('M_NOT_FOUND', 'Room not found');
+    await this.deps.store.setAppserviceListed(requester.viaAppservice.id, networkId, roomId, visibility === 'public');
+  }
+
   /** /createRoom with visibility=public (the creator's permission is implied). */
   async publish(roomId: string): Promise<void> {
     await this.deps.store.setPublished(roomId, true);
@@ -159,11 +184,8 @@ export class DirectoryService {
     }
     const cursor = q.since !== undefined ? decodeToken(q.since) : undefined;
     const limit = q.limit === undefined || q.limit <= 0 ? MAX_PAGE : Math.min(q.limit, MAX_PAGE);
-    // Rooms bridged from third-party networks would be listed per network; this server has none.
-    if (q.thirdPartyInstanceId !== undefined && !q.includeAllNetworks) return { chunk: [], total_room_count_estimate: 0 };
-
     // Rooms nobody is in any more are not worth advertising.
-    const rows = (await this.deps.store.publishedRoomsWithJoinedCounts()).filter((r) => r.joinedMembers > 0);
+    const rows = (await this.deps.store.publishedRoomsWithJoinedCounts(directoryScope(q))).filter((r) => r.joinedMembers > 0);
     let entries = await Promise.all(rows.map(async (r) => publicRoomEntry(r.roomId, r.joinedMembers, await this.deps.currentState.get(r.roomId))));
     if (q.genericSearchTerm) entries = entries.filter((e) => matchesSearch(e, q.genericSearchTerm!));
     if (q.roomTypes) {

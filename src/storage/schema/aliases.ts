@@ -10,4 +10,10 @@ export interface AliasTables {
     creator: string;
     created_ts: number;
   };
+  /** Rooms an appservice lists in its directory of a third-party network. */
+  appservice_room_list: {
+    appservice_id: string;
+    network_id: string;
+    room_id: string;
+  };
 }

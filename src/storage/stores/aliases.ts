@@ -5,6 +5,9 @@ import type { DB } from '../schema/index.ts';
 
 export type RoomAliasRow = Selectable<DB['room_aliases']>;
 
+/** Which directory /publicRooms reads. */
+export type DirectoryScope = 'local' | 'all' | { appserviceId: string; networkId: string };
+
 export class AliasStore {
   constructor(private readonly db: Kysely<DB>) {}
 
@@ -54,15 +57,40 @@ export class AliasStore {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  /** Every published room with its number of joined members (as the current state says). */
-  async publishedRoomsWithJoinedCounts(): Promise<Array<{ roomId: string; joinedMembers: number }>> {
+  /** Lists or unlists the room in an appservice's directory of one network. */
+  async setAppserviceListed(appserviceId: string, networkId: string, roomId: string, listed: boolean): Promise<void> {
+    if (listed) {
+      await this.db
+        .insertInto('appservice_room_list')
+        .values({ appservice_id: appserviceId, network_id: networkId, room_id: roomId })
+        .onConflict((oc) => oc.columns(['appservice_id', 'network_id', 'room_id']).doNothing())
+        .execute();
+    } else {
+      await this.db.deleteFrom('appservice_room_list').where('appservice_id', '=', appserviceId).where('network_id', '=', networkId).where('room_id', '=', roomId).execute();
+    }
+  }
+
+  /**
+   * Every listed room with its number of joined members (as the current state says): the
+   * server's directory ('local'), one appservice network, or both kinds of list ('all').
+   */
+  async publishedRoomsWithJoinedCounts(scope: DirectoryScope = 'local'): Promise<Array<{ roomId: string; joinedMembers: number }>> {
     const rows = await this.db
       .selectFrom('rooms')
       .leftJoin('room_current_state as m', (join) =>
         join.onRef('m.room_id', '=', 'rooms.room_id').on('m.type', '=', 'm.room.member').on('m.membership', '=', 'join'),
       )
       .select((eb) => ['rooms.room_id', eb.fn.count<number | string>('m.state_key').as('joined')])
-      .where('rooms.is_public', '=', 1)
+      .where((eb) => {
+        const inNetworkList = (appserviceId?: string, networkId?: string) => {
+          let sub = eb.selectFrom('appservice_room_list as l').select('l.room_id');
+          if (appserviceId !== undefined) sub = sub.where('l.appservice_id', '=', appserviceId).where('l.network_id', '=', networkId!);
+          return eb('rooms.room_id', 'in', sub);
+        };
+        if (scope === 'local') return eb('rooms.is_public', '=', 1);
+        if (scope === 'all') return eb.or([eb('rooms.is_public', '=', 1), inNetworkList()]);
+        return inNetworkList(scope.appserviceId, scope.networkId);
+      })
       .groupBy('rooms.room_id')
       .execute();
     return rows.map((r) => ({ roomId: r.room_id, joinedMembers: Number(r.joined) }));

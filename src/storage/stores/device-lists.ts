@@ -52,4 +52,44 @@ export class DeviceListStore {
       .execute();
     return rows.map((r) => r.state_key);
   }
+
+  /**
+   * Device-list rows at the first `maxPositions` positions in (from, to] (for appservices,
+   * every observer's), and the position read up to (`to` when fewer were waiting).
+   */
+  async changesBetween(from: number, to: number, maxPositions: number): Promise<{ rows: Array<{ stream_pos: number; user_id: string; only_for: string }>; readTo: number }> {
+    const positions = await this.db
+      .selectFrom('device_list_changes')
+      .select('stream_pos')
+      .distinct()
+      .where('stream_pos', '>', from)
+      .where('stream_pos', '<=', to)
+      .orderBy('stream_pos')
+      .limit(maxPositions)
+      .execute();
+    if (positions.length === 0) return { rows: [], readTo: to };
+    const readTo = positions.length < maxPositions ? to : Number(positions[positions.length - 1].stream_pos);
+    const rows = await this.db
+      .selectFrom('device_list_changes')
+      .select(['stream_pos', 'user_id', 'only_for'])
+      .where('stream_pos', '>', from)
+      .where('stream_pos', '<=', readTo)
+      .orderBy('stream_pos')
+      .execute();
+    return { rows: rows.map((r) => ({ ...r, stream_pos: Number(r.stream_pos) })), readTo };
+  }
+
+  /** Current memberships, in every room, that changed in (from, to]: at most `limit`, oldest first. */
+  async allMembershipChangesBetween(from: number, to: number, limit: number): Promise<Array<{ room_id: string; user_id: string; membership: string; stream_pos: number }>> {
+    const rows = await this.db
+      .selectFrom('room_current_state')
+      .select(['room_id', 'state_key', 'membership', 'stream_pos'])
+      .where('type', '=', 'm.room.member')
+      .where('stream_pos', '>', from)
+      .where('stream_pos', '<=', to)
+      .orderBy('stream_pos')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ room_id: r.room_id, user_id: r.state_key, membership: r.membership ?? '', stream_pos: Number(r.stream_pos) }));
+  }
 }

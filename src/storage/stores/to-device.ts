@@ -9,6 +9,12 @@ export interface ToDeviceRow {
   content: string;
 }
 
+/** A queued message with its recipient (the appservice push reads every device's queue). */
+export interface QueuedToDeviceRow extends ToDeviceRow {
+  user_id: string;
+  device_id: string;
+}
+
 export interface ToDeviceInsert {
   user_id: string;
   device_id: string;
@@ -92,6 +98,49 @@ export class ToDeviceStore {
   /** Deletes the device's messages at or below `upTo` (acknowledged by the client). */
   async deleteUpTo(userId: string, deviceId: string, upTo: number): Promise<void> {
     await this.db.deleteFrom('to_device_messages').where('user_id', '=', userId).where('device_id', '=', deviceId).where('stream_pos', '<=', upTo).execute();
+  }
+
+  /**
+   * Every device's messages at the first `maxPositions` positions in (after, upTo], in position
+   * order, and the position read up to (`upTo` when fewer positions were waiting): a batch ends
+   * between two positions, never inside one send.
+   */
+  async queuedBetween(after: number, upTo: number, maxPositions: number): Promise<{ rows: QueuedToDeviceRow[]; readTo: number }> {
+    const positions = await this.db
+      .selectFrom('to_device_messages')
+      .select('stream_pos')
+      .distinct()
+      .where('stream_pos', '>', after)
+      .where('stream_pos', '<=', upTo)
+      .orderBy('stream_pos')
+      .limit(maxPositions)
+      .execute();
+    if (positions.length === 0) return { rows: [], readTo: upTo };
+    const readTo = positions.length < maxPositions ? upTo : Number(positions[positions.length - 1].stream_pos);
+    const rows = await this.db
+      .selectFrom('to_device_messages')
+      .select(['user_id', 'device_id', 'stream_pos', 'sender', 'type', 'content'])
+      .where('stream_pos', '>', after)
+      .where('stream_pos', '<=', readTo)
+      .orderBy('stream_pos')
+      .orderBy('user_id')
+      .orderBy('device_id')
+      .execute();
+    return { rows: rows.map((r) => ({ ...r, stream_pos: Number(r.stream_pos) })), readTo };
+  }
+
+  /** Deletes the given messages (handed to an appservice in a stored transaction). */
+  async deleteMessages(keys: Array<{ user_id: string; device_id: string; stream_pos: number }>, trx: Kysely<DB>): Promise<void> {
+    const byDevice = new Map<string, { user_id: string; device_id: string; positions: number[] }>();
+    for (const k of keys) {
+      const id = `${k.user_id}\u0000${k.device_id}`;
+      let entry = byDevice.get(id);
+      if (!entry) byDevice.set(id, (entry = { user_id: k.user_id, device_id: k.device_id, positions: [] }));
+      entry.positions.push(k.stream_pos);
+    }
+    for (const e of byDevice.values()) {
+      await trx.deleteFrom('to_device_messages').where('user_id', '=', e.user_id).where('device_id', '=', e.device_id).where('stream_pos', 'in', e.positions).execute();
+    }
   }
 
   /** Drops the queues and transaction IDs of deleted devices. */
