@@ -198,7 +198,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const logger = options.logger ?? createLogger(config.log_level);
   const signingKey = parseSigningKeyFile(readFileSync(config.signing_key_path, 'utf8'));
 
-  const database = await openDatabase({ url: config.database.url, schema: options.databaseSchema, poolSize: config.database.pool_size });
+  const database = await openDatabase({ url: config.database.url, schema: options.databaseSchema ?? config.database.schema, poolSize: config.database.pool_size });
   await migrateToLatest(database);
   const { db } = database;
 

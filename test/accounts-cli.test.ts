@@ -2,7 +2,6 @@
 // against a temporary config, then checked through a server started on the same database.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,25 +11,7 @@ import { performInit } from '../src/cli/init.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { createApp, createLogger, type FoyerApp } from '../src/app.ts';
 import { DATABASES, POSTGRES_URL } from './harness.ts';
-
-const BIN = join(import.meta.dirname, '..', 'bin', 'foyer.js');
-
-function foyer(configPath: string, ...args: string[]) {
-  const res = spawnSync(process.execPath, [BIN, ...args, '--config', configPath], { encoding: 'utf8' });
-  return { status: res.status, stdout: res.stdout.trim(), stderr: res.stderr.trim() };
-}
-
-/** Same as foyer(), without blocking: independent commands run side by side (each start costs ~2 s). */
-function foyerAsync(configPath: string, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args, '--config', configPath]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout: stdout.trim(), stderr: stderr.trim() }));
-  });
-}
+import { runFoyer } from './support/cli.ts';
 
 for (const kind of DATABASES) {
   describe(`accounts: CLI [${kind}]`, () => {
@@ -72,14 +53,14 @@ for (const kind of DATABASES) {
     });
 
     it('creates users, refuses duplicates and bad names with one line and exit 1', async () => {
-      const created = foyer(configPath, 'user', 'create', 'alice', '--password', 'alice pass', '--admin');
+      const created = await runFoyer(configPath, 'user', 'create', 'alice', '--password', 'alice pass', '--admin');
       assert.equal(created.status, 0, created.stderr);
       assert.equal(created.stdout, '@alice:cli.test');
-      assert.equal(foyer(configPath, 'user', 'create', 'bob', '--password', 'bob pass').stdout, '@bob:cli.test');
+      assert.equal((await runFoyer(configPath, 'user', 'create', 'bob', '--password', 'bob pass')).stdout, '@bob:cli.test');
       const [dup, bad, noPassword] = await Promise.all([
-        foyerAsync(configPath, 'user', 'create', 'alice', '--password', 'x'),
-        foyerAsync(configPath, 'user', 'create', 'no good', '--password', 'x'),
-        foyerAsync(configPath, 'user', 'create', 'carol'),
+        runFoyer(configPath, 'user', 'create', 'alice', '--password', 'x'),
+        runFoyer(configPath, 'user', 'create', 'no good', '--password', 'x'),
+        runFoyer(configPath, 'user', 'create', 'carol'),
       ]);
       assert.equal(dup.status, 1);
       assert.equal(dup.stderr, 'foyer: User ID already taken.');
@@ -89,23 +70,23 @@ for (const kind of DATABASES) {
       assert.notEqual(noPassword.status, 0);
     });
 
-    it('lists users with their flags', () => {
-      const list = foyer(configPath, 'user', 'list');
+    it('lists users with their flags', async () => {
+      const list = await runFoyer(configPath, 'user', 'list');
       assert.equal(list.status, 0);
       assert.deepEqual(list.stdout.split('\n'), ['@alice:cli.test\tadmin', '@bob:cli.test']);
     });
 
     it('creates and lists registration tokens, validating --uses and --expires', async () => {
-      const created = foyer(configPath, 'token', 'create', '--uses', '2', '--expires', '7d');
+      const created = await runFoyer(configPath, 'token', 'create', '--uses', '2', '--expires', '7d');
       assert.equal(created.status, 0, created.stderr);
       assert.match(created.stdout, /^[A-Za-z0-9]{16}$/);
-      assert.equal(foyer(configPath, 'token', 'create', '--token', 'party-2025').stdout, 'party-2025');
-      const list = foyer(configPath, 'token', 'list').stdout.split('\n');
+      assert.equal((await runFoyer(configPath, 'token', 'create', '--token', 'party-2025')).stdout, 'party-2025');
+      const list = (await runFoyer(configPath, 'token', 'list')).stdout.split('\n');
       assert.equal(list.length, 2);
       assert.match(list.find((l) => l.startsWith(created.stdout))!, /\t0\/2 used\texpires \d{4}-.*\tvalid$/);
       assert.match(list.find((l) => l.startsWith('party-2025'))!, /0\/∞ used\texpires never\tvalid$/);
       const refusals = [['--uses', '0'], ['--uses', 'many'], ['--expires', 'someday'], ['--expires', '2001-01-01'], ['--token', 'has space'], ['--token', 'party-2025']];
-      const results = await Promise.all(refusals.map((args) => foyerAsync(configPath, 'token', 'create', ...args)));
+      const results = await Promise.all(refusals.map((args) => runFoyer(configPath, 'token', 'create', ...args)));
       results.forEach((res, i) => {
         assert.equal(res.status, 1, refusals[i].join(' '));
         assert.match(res.stderr, /^foyer: [^\n]+$/);
@@ -125,38 +106,38 @@ for (const kind of DATABASES) {
       assert.equal(admin.is_admin, 1);
       const reg = await http('POST', '/_matrix/client/v3/register', { username: 'dora', password: 'pw', auth: { type: 'm.login.registration_token', token: 'party-2025' } });
       assert.equal(reg.status, 200);
-      assert.match(foyer(configPath, 'token', 'list').stdout, /party-2025\t1\/∞ used/);
+      assert.match((await runFoyer(configPath, 'token', 'list')).stdout, /party-2025\t1\/∞ used/);
     });
 
     it('resets a password (generating one) and logs out every device', async () => {
       const before = await login('bob', 'bob pass');
       assert.equal(before.status, 200);
-      const reset = foyer(configPath, 'user', 'reset-password', '@bob:cli.test');
+      const reset = await runFoyer(configPath, 'user', 'reset-password', '@bob:cli.test');
       assert.equal(reset.status, 0, reset.stderr);
       assert.ok(reset.stdout.length >= 20);
       assert.equal((await login('bob', 'bob pass')).status, 403);
       assert.equal((await login('bob', reset.stdout)).status, 200);
       const rows = await app!.database.db.selectFrom('access_tokens').select('id').where('device_id', '=', before.body.device_id).execute();
       assert.equal(rows.length, 0, 'the earlier session was deleted');
-      const chosen = foyer(configPath, 'user', 'reset-password', 'bob', '--password', 'chosen one');
+      const chosen = await runFoyer(configPath, 'user', 'reset-password', 'bob', '--password', 'chosen one');
       assert.equal(chosen.stdout, 'password changed');
       assert.equal((await login('bob', 'chosen one')).status, 200);
-      assert.equal(foyer(configPath, 'user', 'reset-password', 'nobody', '--password', 'x').stderr, 'foyer: User not found');
+      assert.equal((await runFoyer(configPath, 'user', 'reset-password', 'nobody', '--password', 'x')).stderr, 'foyer: User not found');
     });
 
     it('deactivates a user', async () => {
-      const res = foyer(configPath, 'user', 'deactivate', '@bob:cli.test');
+      const res = await runFoyer(configPath, 'user', 'deactivate', '@bob:cli.test');
       assert.equal(res.status, 0, res.stderr);
       assert.equal(res.stdout, 'deactivated @bob:cli.test');
       const login2 = await login('bob', 'chosen one');
       assert.equal(login2.body.errcode, 'M_USER_DEACTIVATED');
-      assert.match(foyer(configPath, 'user', 'list').stdout, /@bob:cli\.test\tdeactivated/);
-      const again = foyer(configPath, 'user', 'deactivate', 'bob');
+      assert.match((await runFoyer(configPath, 'user', 'list')).stdout, /@bob:cli\.test\tdeactivated/);
+      const again = await runFoyer(configPath, 'user', 'deactivate', 'bob');
       assert.equal(again.status, 1);
     });
 
-    it('fails with one line when the config is missing', () => {
-      const res = foyer(join(dir, 'missing.yaml'), 'user', 'list');
+    it('fails with one line when the config is missing', async () => {
+      const res = await runFoyer(join(dir, 'missing.yaml'), 'user', 'list');
       assert.equal(res.status, 1);
       assert.match(res.stderr, /^foyer: cannot read config file .*missing\.yaml/);
     });

@@ -4,7 +4,6 @@
 // naming file and field.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,20 +13,8 @@ import { performInit } from '../src/cli/init.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { createApp, createLogger, type FoyerApp } from '../src/app.ts';
 import { DATABASES, POSTGRES_URL } from './harness.ts';
+import { runFoyer } from './support/cli.ts';
 import { TestAppservice } from './support/test-appservice.ts';
-
-const BIN = join(import.meta.dirname, '..', 'bin', 'foyer.js');
-
-function foyer(configPath: string, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args, '--config', configPath]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout: stdout.trim(), stderr: stderr.trim() }));
-  });
-}
 
 async function until(what: string, check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -76,7 +63,7 @@ for (const kind of DATABASES) {
       performInit({ serverName: 'ops.test', dataDir: dir, configPath, port: 0, bind: '127.0.0.1', database });
       await bridge.start();
       await second.start();
-      const admin = await foyer(configPath, 'user', 'create', 'root', '--password', 'root password', '--admin');
+      const admin = await runFoyer(configPath, 'user', 'create', 'root', '--password', 'root password', '--admin');
       assert.equal(admin.status, 0, admin.stderr);
       await start();
       const login = await http('POST', '/_matrix/client/v3/login', { body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'root' }, password: 'root password' } });
@@ -101,7 +88,7 @@ for (const kind of DATABASES) {
       assert.equal(before.status, 401);
       const file = join(dir, 'bridge.yaml');
       writeFileSync(file, bridge.registrationYaml());
-      const added = await foyer(configPath, 'appservice', 'add', file);
+      const added = await runFoyer(configPath, 'appservice', 'add', file);
       assert.equal(added.status, 0, added.stderr);
       assert.match(added.stdout, new RegExp(`added appservice ${bridge.id}`));
       await until('the running server to load the registration', async () => (await http('GET', '/_matrix/client/v3/account/whoami', { token: bridge.asToken })).status === 200);
@@ -113,16 +100,16 @@ for (const kind of DATABASES) {
     });
 
     it('lists and reports status: reachable, last success, backlog, last error', async () => {
-      const list = await foyer(configPath, 'appservice', 'list');
+      const list = await runFoyer(configPath, 'appservice', 'list');
       assert.equal(list.status, 0, list.stderr);
       assert.match(list.stdout, new RegExp(`^${bridge.id}\\t${bridge.url.replace(/\./g, '\\.')}`));
-      const status = await foyer(configPath, 'appservice', 'status', bridge.id);
+      const status = await runFoyer(configPath, 'appservice', 'status', bridge.id);
       assert.equal(status.status, 0, status.stderr);
       assert.match(status.stdout, /reachable \(\d+ ms\)/);
       assert.match(status.stdout, /last successful transaction: \d{4}-/);
       assert.match(status.stdout, /backlog: 0 transaction\(s\) pending/);
       await bridge.stop();
-      const down = await foyer(configPath, 'appservice', 'status');
+      const down = await runFoyer(configPath, 'appservice', 'status');
       assert.match(down.stdout, /UNREACHABLE: M_CONNECTION_FAILED/);
       await bridge.start(bridge.port);
     });
@@ -130,12 +117,12 @@ for (const kind of DATABASES) {
     it('refuses invalid or clashing registrations, naming file and field', async () => {
       const bad = join(dir, 'bad.yaml');
       writeFileSync(bad, bridge.registrationYaml().replace(`id: ${bridge.id}`, 'id: other').replace(/as_token: .*/, 'as_token: fresh1').replace(/hs_token: .*/, 'hs_token: fresh2').replace(/regex: '@[^']*'/, "regex: '@(unclosed'"));
-      const res = await foyer(configPath, 'appservice', 'add', bad);
+      const res = await runFoyer(configPath, 'appservice', 'add', bad);
       assert.equal(res.status, 1);
       assert.match(res.stderr, /bad\.yaml: namespaces\.users\[0\]\.regex: invalid regular expression/);
       const clash = join(dir, 'clash.yaml');
       writeFileSync(clash, bridge.registrationYaml().replace(`id: ${bridge.id}`, 'id: clash').replace(/as_token: .*/, 'as_token: fresh3').replace(/hs_token: .*/, 'hs_token: fresh4'));
-      const res2 = await foyer(configPath, 'appservice', 'add', clash);
+      const res2 = await runFoyer(configPath, 'appservice', 'add', clash);
       assert.equal(res2.status, 1);
       assert.match(res2.stderr, /clash\.yaml: .*namespaces\.users: exclusive regex .* overlaps/);
     });
@@ -160,10 +147,10 @@ for (const kind of DATABASES) {
     });
 
     it('removes a bridge with the CLI; the running server stops accepting its token', async () => {
-      const res = await foyer(configPath, 'appservice', 'remove', bridge.id);
+      const res = await runFoyer(configPath, 'appservice', 'remove', bridge.id);
       assert.equal(res.status, 0, res.stderr);
       await until('the running server to drop the registration', async () => (await http('GET', '/_matrix/client/v3/account/whoami', { token: bridge.asToken })).status === 401);
-      const again = await foyer(configPath, 'appservice', 'remove', bridge.id);
+      const again = await runFoyer(configPath, 'appservice', 'remove', bridge.id);
       assert.equal(again.status, 1);
     });
 

@@ -42,7 +42,7 @@ describeEachDatabase('foyer init / start / SIGTERM', ({ kind }) => {
       let output = '';
       server.stdout.on('data', (d) => (output += d));
       server.stderr.on('data', (d) => (output += d));
-      const deadline = Date.now() + 30_000;
+      const deadline = Date.now() + 90_000;
       let versions: Response | undefined;
       while (Date.now() < deadline) {
         try {

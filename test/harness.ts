@@ -2,7 +2,8 @@
 // PostgreSQL schema, and gives tests a tiny HTTP client. Every API test runs on both databases
 // through `describeEachDatabase`.
 import { describe, before, after } from 'node:test';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -127,6 +128,13 @@ export async function startTestServer(kind: DbKind, overrides: DeepPartial<Confi
     bind: '127.0.0.1',
     database: kind === 'sqlite' ? `sqlite:${join(dir, 'foyer.db')}` : POSTGRES_URL,
   });
+  if (kind === 'postgres') {
+    // The schema goes into the config file too, so `foyer` CLI commands run against this config
+    // reach the same tables as the server.
+    const doc = parseDocument(readFileSync(configPath, 'utf8'));
+    doc.setIn(['database', 'schema'], schema);
+    writeFileSync(configPath, doc.toString());
+  }
   const base = loadConfig(configPath);
   const config = validateConfig(
     mergeDeep(

@@ -6,10 +6,8 @@
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { openDatabase, type Database } from '../storage/database.ts';
-import { migrateToLatest } from '../storage/migrate.ts';
+import type { Database } from '../storage/database.ts';
 import { AppserviceStore } from '../storage/stores/appservices.ts';
 import { AppserviceRegistry } from '../services/appservice/registry.ts';
 import { AppserviceClient } from '../services/appservice/client.ts';
@@ -18,6 +16,7 @@ import { AppserviceOperations, type AppserviceStatus } from '../services/appserv
 import { RegistrationError } from '../services/appservice/registration.ts';
 import { MatrixError } from '../core/errors.ts';
 import { CliError } from './init.ts';
+import { withConfiguredDatabase } from './database.ts';
 
 /** The operations over an open database (tests pass their own). */
 export async function appserviceOperationsFor(database: Database, config: Pick<Config, 'server_name' | 'app_service_config_files'>): Promise<AppserviceOperations> {
@@ -34,22 +33,14 @@ export async function appserviceOperationsFor(database: Database, config: Pick<C
 }
 
 async function withOperations<T>(configPath: string, fn: (ops: AppserviceOperations) => Promise<T>): Promise<T> {
-  const config = loadConfig(configPath);
-  let database: Database;
-  try {
-    database = await openDatabase({ url: config.database.url, poolSize: 2 });
-  } catch (err) {
-    throw new CliError(`cannot open the database: ${(err as Error).message}`);
-  }
-  try {
-    await migrateToLatest(database);
-    return await fn(await appserviceOperationsFor(database, config));
-  } catch (err) {
-    if (err instanceof RegistrationError || err instanceof MatrixError) throw new CliError(err.message);
-    throw err;
-  } finally {
-    await database.close();
-  }
+  return withConfiguredDatabase(configPath, async (database, config) => {
+    try {
+      return await fn(await appserviceOperationsFor(database, config));
+    } catch (err) {
+      if (err instanceof RegistrationError || err instanceof MatrixError) throw new CliError(err.message);
+      throw err;
+    }
+  });
 }
 
 const when = (ts: number | null) => (ts === null ? 'never' : new Date(ts).toISOString());

@@ -3,10 +3,7 @@
 // the admin API (services/media/media-admin.ts), so files are released the same way.
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { loadConfig } from '../config/load.ts';
 import { mediaEncryptionKey } from '../config/media-key.ts';
-import { openDatabase, type Database } from '../storage/database.ts';
-import { migrateToLatest } from '../storage/migrate.ts';
 import { MediaStore } from '../storage/stores/media.ts';
 import { MediaFiles } from '../storage/media-files.ts';
 import { MediaDeletion, MediaRetention } from '../services/media/retention.ts';
@@ -15,6 +12,7 @@ import pino from 'pino';
 import { MediaAdmin } from '../services/media/media-admin.ts';
 import { KeyedQueue } from '../util/keyed-queue.ts';
 import { CliError } from './init.ts';
+import { withConfiguredDatabase } from './database.ts';
 
 interface CliMedia {
   serverName: string;
@@ -23,15 +21,7 @@ interface CliMedia {
 }
 
 async function withMedia<T>(configPath: string, fn: (m: CliMedia) => Promise<T>): Promise<T> {
-  const config = loadConfig(configPath);
-  let database: Database;
-  try {
-    database = await openDatabase({ url: config.database.url, poolSize: 2 });
-  } catch (err) {
-    throw new CliError(`cannot open the database: ${(err as Error).message}`);
-  }
-  try {
-    await migrateToLatest(database);
+  return withConfiguredDatabase(configPath, async (database, config) => {
     const store = new MediaStore(database.db);
     const files = new MediaFiles(join(config.data_dir, 'media'), mediaEncryptionKey(config.media));
     const deletion = new MediaDeletion({ serverName: config.server_name, store, files, fileLocks: new KeyedQueue() });
@@ -44,10 +34,8 @@ async function withMedia<T>(configPath: string, fn: (m: CliMedia) => Promise<T>)
         remoteLifetimeMs: lifetime(config.media_retention.remote_media_lifetime),
       },
     });
-    return await fn({ serverName: config.server_name, admin: new MediaAdmin({ serverName: config.server_name, store, deletion }), retention });
-  } finally {
-    await database.close();
-  }
+    return fn({ serverName: config.server_name, admin: new MediaAdmin({ serverName: config.server_name, store, deletion }), retention });
+  });
 }
 
 /** "mxc://server/id" → [server, id]. */

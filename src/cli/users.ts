@@ -4,10 +4,7 @@
 // token and device cleanup) are the same.
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.ts';
 import { durationMs } from '../config/schema.ts';
-import { openDatabase, type Database } from '../storage/database.ts';
-import { migrateToLatest } from '../storage/migrate.ts';
 import { UserStore } from '../storage/stores/users.ts';
 import { TokenStore } from '../storage/stores/tokens.ts';
 import { DeviceStore } from '../storage/stores/devices.ts';
@@ -21,6 +18,7 @@ import { RegistrationService } from '../services/accounts/registration.ts';
 import { AccountService } from '../services/accounts/account.ts';
 import { REGISTRATION_TOKEN_PATTERN } from '../services/accounts/stages.ts';
 import { CliError } from './init.ts';
+import { withConfiguredDatabase } from './database.ts';
 
 interface CliAccounts {
   serverName: string;
@@ -32,15 +30,7 @@ interface CliAccounts {
 
 /** Opens the configured database, builds the account services, runs `fn`, closes everything. */
 async function withAccounts<T>(configPath: string, fn: (a: CliAccounts) => Promise<T>): Promise<T> {
-  const config = loadConfig(configPath);
-  let database: Database;
-  try {
-    database = await openDatabase({ url: config.database.url, poolSize: 2 });
-  } catch (err) {
-    throw new CliError(`cannot open the database: ${(err as Error).message}`);
-  }
-  try {
-    await migrateToLatest(database);
+  return withConfiguredDatabase(configPath, async (database, config) => {
     const { db } = database;
     const users = new UserStore(db);
     const tokens = new TokenStore(db);
@@ -62,10 +52,8 @@ async function withAccounts<T>(configPath: string, fn: (a: CliAccounts) => Promi
       sessions,
     });
     const accounts = new AccountService({ db, users, devices, tokens, deviceService, authenticator, uia });
-    return await fn({ serverName: config.server_name, users, registrationTokens, registration, accounts });
-  } finally {
-    await database.close();
-  }
+    return fn({ serverName: config.server_name, users, registrationTokens, registration, accounts });
+  });
 }
 
 /** Accepts "@alice:server" or just "alice". */

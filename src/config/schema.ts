@@ -19,7 +19,12 @@ export const ConfigSchema = Type.Object({
     { default: {} },
   ),
   data_dir: Type.String({ default: './data' }),
-  database: Type.Object({ url: Type.String(), pool_size: Type.Integer({ minimum: 1, default: 10 }) }),
+  database: Type.Object({
+    url: Type.String(),
+    pool_size: Type.Integer({ minimum: 1, default: 10 }),
+    /** PostgreSQL only: the schema Foyer's tables live in (created if missing); unset = the default search path. */
+    schema: Type.Optional(Type.String({ pattern: '^[a-z_][a-z0-9_]*$' })),
+  }),
   signing_key_path: Type.String(),
   registration: Type.Object(
     {

@@ -38,6 +38,9 @@ database:
   url: ${q(v.databaseUrl)}
   # Connections kept open to PostgreSQL.
   pool_size: 10
+  # PostgreSQL only: keep Foyer's tables in this schema (created if missing), e.g. to share one
+  # database between several servers. Unset: the database's default schema.
+  # schema: foyer
 
 # The server's ed25519 signing key, in Synapse's key file format ("ed25519 <version> <seed>").
 signing_key_path: ${q(v.signingKeyPath)}
