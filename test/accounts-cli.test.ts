@@ -5,20 +5,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { performInit } from '../src/cli/init.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { createApp, createLogger, type FoyerApp } from '../src/app.ts';
 import { DATABASES, POSTGRES_URL } from './harness.ts';
-import { runFoyer } from './support/cli.ts';
+import { runFoyer, scratchDatabase } from './support/cli.ts';
 
 for (const kind of DATABASES) {
   describe(`accounts: CLI [${kind}]`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'foyer-cli-'));
     const configPath = join(dir, 'foyer.yaml');
-    // A database of its own on PostgreSQL (not a schema): the CLI only knows the config's URL.
-    const pgDatabase = `foyer_cli_${randomBytes(5).toString('hex')}`;
+    let scratch: Awaited<ReturnType<typeof scratchDatabase>> | undefined;
     let app: FoyerApp | undefined;
     let baseUrl = '';
 
@@ -29,27 +26,15 @@ for (const kind of DATABASES) {
     const login = (user: string, password: string) => http('POST', '/_matrix/client/v3/login', { type: 'm.login.password', identifier: { type: 'm.id.user', user }, password });
 
     before(async () => {
-      if (kind === 'postgres') {
-        const client = new pg.Client({ connectionString: POSTGRES_URL });
-        await client.connect();
-        await client.query(`CREATE DATABASE ${pgDatabase}`);
-        await client.end();
-      }
-      const pgUrl = new URL(POSTGRES_URL);
-      pgUrl.pathname = `/${pgDatabase}`;
-      const database = kind === 'sqlite' ? `sqlite:${join(dir, 'foyer.db')}` : pgUrl.toString();
+      scratch = await scratchDatabase(kind, dir, POSTGRES_URL);
+      const database = scratch.url;
       performInit({ serverName: 'cli.test', dataDir: dir, configPath, port: 0, bind: '127.0.0.1', database });
     });
 
     after(async () => {
       await app?.close();
       rmSync(dir, { recursive: true, force: true });
-      if (kind === 'postgres') {
-        const client = new pg.Client({ connectionString: POSTGRES_URL });
-        await client.connect();
-        await client.query(`DROP DATABASE IF EXISTS ${pgDatabase} WITH (FORCE)`);
-        await client.end();
-      }
+      await scratch?.drop();
     });
 
     it('creates users, refuses duplicates and bad names with one line and exit 1', async () => {

@@ -8,12 +8,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { performInit } from '../src/cli/init.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { createApp, createLogger, type FoyerApp } from '../src/app.ts';
 import { DATABASES, POSTGRES_URL } from './harness.ts';
-import { runFoyer } from './support/cli.ts';
+import { runFoyer, scratchDatabase } from './support/cli.ts';
 import { TestAppservice } from './support/test-appservice.ts';
 
 async function until(what: string, check: () => Promise<boolean>): Promise<void> {
@@ -28,7 +27,7 @@ for (const kind of DATABASES) {
   describe(`appservice operations [${kind}]`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'foyer-asops-'));
     const configPath = join(dir, 'foyer.yaml');
-    const pgDatabase = `foyer_asops_${randomBytes(5).toString('hex')}`;
+    let scratch: Awaited<ReturnType<typeof scratchDatabase>> | undefined;
     const bridge = new TestAppservice({ id: `cli${randomBytes(3).toString('hex')}` });
     const second = new TestAppservice({ id: `api${randomBytes(3).toString('hex')}` });
     let app: FoyerApp | undefined;
@@ -51,15 +50,8 @@ for (const kind of DATABASES) {
     };
 
     before(async () => {
-      if (kind === 'postgres') {
-        const client = new pg.Client({ connectionString: POSTGRES_URL });
-        await client.connect();
-        await client.query(`CREATE DATABASE ${pgDatabase}`);
-        await client.end();
-      }
-      const pgUrl = new URL(POSTGRES_URL);
-      pgUrl.pathname = `/${pgDatabase}`;
-      const database = kind === 'sqlite' ? `sqlite:${join(dir, 'foyer.db')}` : pgUrl.toString();
+      scratch = await scratchDatabase(kind, dir, POSTGRES_URL);
+      const database = scratch.url;
       performInit({ serverName: 'ops.test', dataDir: dir, configPath, port: 0, bind: '127.0.0.1', database });
       await bridge.start();
       await second.start();
@@ -75,12 +67,7 @@ for (const kind of DATABASES) {
       await bridge.stop();
       await second.stop();
       rmSync(dir, { recursive: true, force: true });
-      if (kind === 'postgres') {
-        const client = new pg.Client({ connectionString: POSTGRES_URL });
-        await client.connect();
-        await client.query(`DROP DATABASE IF EXISTS ${pgDatabase} WITH (FORCE)`);
-        await client.end();
-      }
+      await scratch?.drop();
     });
 
     it('adds a bridge with the CLI while the server runs; it works without a restart', async () => {

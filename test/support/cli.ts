@@ -3,6 +3,8 @@
 // client's connections.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 
 export const FOYER_BIN = join(import.meta.dirname, '..', '..', 'bin', 'foyer.js');
 
@@ -23,4 +25,26 @@ export function runFoyer(configPath: string, ...args: string[]): Promise<CliResu
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout: stdout.trim(), stderr: stderr.trim() }));
   });
+}
+
+/**
+ * A database of its own for a test that runs the CLI and a server on one config: a file under
+ * `dir` on SQLite, a fresh PostgreSQL database otherwise (the CLI only knows the config's URL).
+ */
+export async function scratchDatabase(kind: 'sqlite' | 'postgres', dir: string, postgresUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  if (kind === 'sqlite') return { url: `sqlite:${join(dir, 'foyer.db')}`, drop: async () => {} };
+  const name = `foyer_cli_${randomBytes(5).toString('hex')}`;
+  const admin = async (query: string) => {
+    const client = new pg.Client({ connectionString: postgresUrl });
+    await client.connect();
+    try {
+      await client.query(query);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(postgresUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
