@@ -5,7 +5,7 @@
 // followed by hand, each hop checked the same way.
 import { BlockList, isIP } from 'node:net';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
 
 /** Loopback, private, link-local, CGNAT, multicast, documentation and other special ranges. */
 const BUILT_IN_DENIED: Array<[string, number, 'ipv4' | 'ipv6']> = [
@@ -81,31 +81,41 @@ export interface FetchedPage {
 }
 
 export class SafeFetcher {
-  private readonly agent: Agent;
+  // undici is loaded on first use: previews are off by default, and parsing undici at start-up
+  // costs an idle server several MB of RSS.
+  private client: Promise<{ agent: Agent; request: typeof import('undici').request }> | undefined;
 
   constructor(
     private readonly policy: AddressPolicy,
     private readonly limits: { maxBytes: number; timeoutMs: number },
-  ) {
-    this.agent = new Agent({
-      connect: {
-        lookup: (hostname, options, callback) => {
-          dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
-            if (err) return callback(err, '', 4);
-            const usable = addresses.filter((a) => policy.isAllowed(a.address));
-            if (usable.length === 0) return callback(new BlockedAddressError(`${hostname} resolves only to blocked addresses`), '', 4);
-            if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, usable);
-            callback(null, usable[0].address, usable[0].family);
-          });
+  ) {}
+
+  private undici(): Promise<{ agent: Agent; request: typeof import('undici').request }> {
+    this.client ??= import('undici').then(({ Agent, request }) => {
+      const policy = this.policy;
+      const agent = new Agent({
+        connect: {
+          lookup: (hostname, options, callback) => {
+            dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
+              if (err) return callback(err, '', 4);
+              const usable = addresses.filter((a) => policy.isAllowed(a.address));
+              if (usable.length === 0) return callback(new BlockedAddressError(`${hostname} resolves only to blocked addresses`), '', 4);
+              if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, usable);
+              callback(null, usable[0].address, usable[0].family);
+            });
+          },
         },
-      },
-      headersTimeout: limits.timeoutMs,
-      bodyTimeout: limits.timeoutMs,
+        headersTimeout: this.limits.timeoutMs,
+        bodyTimeout: this.limits.timeoutMs,
+      });
+      return { agent, request };
     });
+    return this.client;
   }
 
   /** GETs `url`, following up to five redirects; reads at most maxBytes of the body. */
   async fetch(url: string): Promise<FetchedPage> {
+    const { agent, request } = await this.undici();
     const signal = AbortSignal.timeout(this.limits.timeoutMs);
     let current = new URL(url);
     for (let hop = 0; hop <= 5; hop++) {
@@ -114,7 +124,7 @@ export class SafeFetcher {
       if (isIP(host) !== 0 && !this.policy.isAllowed(host)) throw new BlockedAddressError(`${host} is a blocked address`);
       const res = await request(current, {
         method: 'GET',
-        dispatcher: this.agent,
+        dispatcher: agent,
         signal,
         headers: { 'user-agent': 'Foyer (Matrix homeserver) URL preview', accept: 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.5' },
       });
@@ -141,6 +151,6 @@ export class SafeFetcher {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    if (this.client) await (await this.client).agent.close();
   }
 }
