@@ -63,15 +63,8 @@ export class MediaDownloads {
       if (row.file_key === null) throw new MatrixError('M_NOT_YET_UPLOADED', 'Media has not been uploaded yet');
     }
     if (row.last_access_ts === null || this.now() - row.last_access_ts > TOUCH_EVERY_MS) await this.deps.store.touchLocal(mediaId, this.now());
-    return {
-      origin: '',
-      mediaId,
-      fileKey: row.file_key,
-      encrypted: row.encrypted === 1,
-      contentType: row.content_type ?? 'application/octet-stream',
-      uploadName: row.upload_name,
-      size: Number(row.size),
-    };
+    // The checks above leave only rows whose upload has arrived.
+    return storedMedia('', mediaId, { ...row, file_key: row.file_key });
   }
 
   async open(media: StoredMedia): Promise<Readable> {
@@ -83,14 +76,23 @@ export class MediaDownloads {
     const row = await this.deps.store.getRemote(origin, mediaId);
     if (!row || row.quarantined_by !== null) throw notFound();
     if (access === 'legacy' && (this.deps.legacyBeforeTs === null || row.created_ts >= this.deps.legacyBeforeTs)) throw notFound();
-    return {
-      origin,
-      mediaId,
-      fileKey: row.file_key,
-      encrypted: row.encrypted === 1,
-      contentType: row.content_type ?? 'application/octet-stream',
-      uploadName: row.upload_name,
-      size: Number(row.size),
-    };
+    return storedMedia(origin, mediaId, row);
   }
+}
+
+/** What a download needs of a local or cached remote media row (its file is there). */
+function storedMedia(
+  origin: string,
+  mediaId: string,
+  row: { file_key: string; encrypted: number; content_type: string | null; upload_name: string | null; size: number | string },
+): StoredMedia {
+  return {
+    origin,
+    mediaId,
+    fileKey: row.file_key,
+    encrypted: row.encrypted === 1,
+    contentType: row.content_type ?? 'application/octet-stream',
+    uploadName: row.upload_name,
+    size: Number(row.size),
+  };
 }
