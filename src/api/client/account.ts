@@ -1,10 +1,10 @@
 // Account endpoints (spec "Account management", "Current account information"): whoami,
 // password change and deactivation (both with user-interactive auth).
 import Type from 'typebox';
+import { AuthDict } from './auth-dict.ts';
 import type { Router } from '../router.ts';
 import type { AccountService } from '../../services/accounts/account.ts';
 
-const AuthDict = Type.Object({ type: Type.Optional(Type.String()), session: Type.Optional(Type.String()) });
 
 export function accountRoutes(r: Router, deps: { accounts: Pick<AccountService, 'changePassword' | 'deactivate'> }): void {
   // GET /_matrix/client/v3/account/whoami

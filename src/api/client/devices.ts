@@ -1,13 +1,13 @@
 // Device management (spec "Device management"), and the hook that records each token's
 // last-seen time and IP.
 import Type from 'typebox';
+import { AuthDict } from './auth-dict.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Router } from '../router.ts';
 import { accessTokenOf, authenticateRequest, type TokenResolver } from '../router.ts';
 import type { Authenticator, Requester } from '../../services/auth/authenticator.ts';
 import type { DeviceService } from '../../services/accounts/devices.ts';
 
-const AuthDict = Type.Object({ type: Type.Optional(Type.String()), session: Type.Optional(Type.String()) });
 const DeviceParams = Type.Object({ deviceId: Type.String() });
 
 export interface DeviceRouteDeps {

@@ -2,6 +2,7 @@
 // and "Cross-signing"): uploading, querying and claiming device keys, device-list changes, and
 // cross-signing keys and signatures.
 import Type from 'typebox';
+import { AuthDict } from './auth-dict.ts';
 import { MatrixError } from '../../core/errors.ts';
 import { isValidUserId } from '../../core/ids.ts';
 import type { Router } from '../router.ts';
@@ -97,7 +98,7 @@ export function keyRoutes(r: Router, deps: KeyRouteDeps): void {
       master_key: Type.Optional(KeyObject),
       self_signing_key: Type.Optional(KeyObject),
       user_signing_key: Type.Optional(KeyObject),
-      auth: Type.Optional(Type.Object({ type: Type.Optional(Type.String()), session: Type.Optional(Type.String()) }, { additionalProperties: true })),
+      auth: Type.Optional(AuthDict),
     }),
     handler: async ({ requester, body }) => {
       await deps.crossSigning.uploadDeviceSigningKeys(requester, body as Record<string, unknown>);

@@ -1,6 +1,7 @@
 // Registration endpoints (spec "Account registration"): POST /register with user-interactive
 // auth, GET /register/available, and the registration-token validity check.
 import Type from 'typebox';
+import { AuthDict } from './auth-dict.ts';
 import type { Router } from '../router.ts';
 import { accessTokenOf } from '../router.ts';
 import type { RegistrationService } from '../../services/accounts/registration.ts';
@@ -15,7 +16,6 @@ export interface RegisterRouteDeps {
   now?: () => number;
 }
 
-const AuthDict = Type.Object({ type: Type.Optional(Type.String()), session: Type.Optional(Type.String()) });
 
 const RegisterBody = Type.Object({
   /** Only m.login.application_service (appservices registering their users). */
