@@ -92,37 +92,34 @@ export class Router {
   route<A extends AuthKind, B extends TSchema | undefined = undefined, Q extends TSchema | undefined = undefined, P extends TSchema | undefined = undefined>(
     spec: RouteSpec<A, B, Q, P>,
   ): void {
-    const paths = [spec.path];
-    if (spec.path.includes('/_matrix/client/v3/')) paths.push(spec.path.replace('/_matrix/client/v3/', '/_matrix/client/r0/'));
-    for (const url of paths) {
-      this.app.route({
-        method: spec.method,
-        url,
-        bodyLimit: spec.bodyLimit,
-        schema: {
-          ...(spec.body ? { body: spec.body } : {}),
-          ...(spec.query ? { querystring: spec.query } : {}),
-          ...(spec.params ? { params: spec.params } : {}),
-        },
-        handler: async (req, reply) => {
-          const requester = await this.resolveRequester(spec.auth, req);
-          if (spec.rateLimit) this.checkRateLimit(spec.rateLimit, requester?.userId ?? req.ip, requester ?? (await this.appserviceOf(req)));
-          const result = await spec.handler({
-            body: (req.body ?? {}) as Infer<B>,
-            query: (req.query ?? {}) as Infer<Q>,
-            params: (req.params ?? {}) as Infer<P>,
-            requester: requester as RequesterFor<A>,
-            req,
-            reply,
-          });
-          if (result instanceof HttpResponse) {
-            return reply.code(result.status).headers(result.headers).send(result.body);
-          }
-          if (reply.sent) return reply;
-          return reply.send(result ?? {});
-        },
-      });
-    }
+    // The r0 aliases of v3 paths are served by a URL rewrite (http.ts), not a second route.
+    this.app.route({
+      method: spec.method,
+      url: spec.path,
+      bodyLimit: spec.bodyLimit,
+      schema: {
+        ...(spec.body ? { body: spec.body } : {}),
+        ...(spec.query ? { querystring: spec.query } : {}),
+        ...(spec.params ? { params: spec.params } : {}),
+      },
+      handler: async (req, reply) => {
+        const requester = await this.resolveRequester(spec.auth, req);
+        if (spec.rateLimit) this.checkRateLimit(spec.rateLimit, requester?.userId ?? req.ip, requester ?? (await this.appserviceOf(req)));
+        const result = await spec.handler({
+          body: (req.body ?? {}) as Infer<B>,
+          query: (req.query ?? {}) as Infer<Q>,
+          params: (req.params ?? {}) as Infer<P>,
+          requester: requester as RequesterFor<A>,
+          req,
+          reply,
+        });
+        if (result instanceof HttpResponse) {
+          return reply.code(result.status).headers(result.headers).send(result.body);
+        }
+        if (reply.sent) return reply;
+        return reply.send(result ?? {});
+      },
+    });
   }
 
   /**
