@@ -82,6 +82,7 @@ import { PresenceService } from './services/ephemeral/presence.ts';
 import { PresenceSyncProvider } from './services/sync/presence-provider.ts';
 import { presenceRoutes } from './api/client/presence.ts';
 import { PushActionStore } from './storage/stores/push-actions.ts';
+import { UnreadCounter } from './services/push/unread-counts.ts';
 import { PushEvaluator } from './services/push/push-evaluator.ts';
 import { PushRulesSyncProvider } from './services/sync/push-rules-provider.ts';
 import { UnreadCountsSyncProvider } from './services/sync/unread-provider.ts';
@@ -479,6 +480,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     currentState,
     accountData,
     notifyUsers: (userIds, position) => notifier.notifyUsers(userIds, position),
+    writeHook: new UnreadCounter({ db, actions: pushActionStore, receipts: receiptStore }),
   });
   ephemeralRoutes(router, { typing, receipts, currentState });
   notificationRoutes(router, { actions: pushActionStore, receipts: receiptStore, reader, writer });
@@ -563,7 +565,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       new DeviceListsSyncProvider({ deviceLists, keyCounts: keyUpload }),
       new ToDeviceSyncProvider(toDevice),
       // Last: counts for the joined rooms the other providers put in the response.
-      new UnreadCountsSyncProvider({ actions: pushActionStore, receipts: receiptStore }),
+      new UnreadCountsSyncProvider({ actions: pushActionStore }),
     ],
     memberships: (userId) => userMemberships.of(userId),
   });
