@@ -166,4 +166,50 @@ describeEachDatabase('unread counters and receipts', ({ server }) => {
     bob = members[50];
     assert.deepEqual(await counts(), n(2));
   });
+
+  it('stays equal to a recount when sends and receipts run at the same time', async () => {
+    const readers = (await Promise.all(Array.from({ length: 4 }, () => server().registerUser()))) as TestUser[];
+    roomId = await createRoom(server(), alice, readers);
+    const root = await send('root');
+    const sent: Array<{ id: string; thread?: string }> = [{ id: root }];
+    const readAt = (user: TestUser, i: number) => {
+      const target = sent[(i * 7) % sent.length];
+      const threadId = i % 3 === 0 ? undefined : target.thread ?? (i % 3 === 1 ? 'main' : undefined);
+      const type = i % 2 === 0 ? 'm.read' : 'm.read.private';
+      return server().request('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/receipt/${type}/${enc(target.id)}`, {
+        token: user.accessToken,
+        body: threadId === undefined ? {} : { thread_id: threadId },
+      });
+    };
+    for (let round = 0; round < 6; round++) {
+      const sends = Array.from({ length: 4 }, (_, k) =>
+        k % 2 === 0 ? send(`r${round}k${k}`).then((id) => sent.push({ id })) : send(`r${round}k${k}`, inThread(root)).then((id) => sent.push({ id, thread: root })),
+      );
+      const reads = readers.map((u, i) => readAt(u, round * 4 + i));
+      for (const res of await Promise.all(reads)) assert.equal(res.status, 200, JSON.stringify(res.body));
+      await Promise.all(sends);
+    }
+    // The counters against the actions counted from scratch with the same rule.
+    const db = server().app.database.db;
+    const counters = await db
+      .selectFrom('event_push_counts')
+      .select(['user_id', 'thread_id', 'notifications', 'highlights'])
+      .where('room_id', '=', roomId)
+      .orderBy('user_id')
+      .orderBy('thread_id')
+      .execute();
+    const recount = await sql<{ user_id: string; thread_id: string; notifications: number; highlights: number }>`
+      SELECT a.user_id, a.thread_id, sum(a.notify) AS notifications, sum(a.highlight) AS highlights
+      FROM event_push_actions a JOIN events e ON e.stream_pos = a.event_stream_pos
+      WHERE e.room_id = ${roomId} AND a.event_stream_pos > coalesce((
+        SELECT max(r.event_stream_pos) FROM receipts r
+        WHERE r.room_id = e.room_id AND r.user_id = a.user_id AND r.receipt_type IN ('m.read', 'm.read.private')
+          AND (r.thread_id = '' OR r.thread_id = CASE WHEN a.thread_id = '' THEN 'main' ELSE a.thread_id END)), 0)
+      GROUP BY a.user_id, a.thread_id
+      ORDER BY a.user_id, a.thread_id`.execute(db);
+    const norm = (rows: Array<{ user_id: string; thread_id: string; notifications: unknown; highlights: unknown }>) =>
+      rows.map((r) => [r.user_id, r.thread_id, Number(r.notifications), Number(r.highlights)]);
+    assert.ok(recount.rows.length > 0);
+    assert.deepEqual(norm(counters), norm(recount.rows));
+  });
 });
