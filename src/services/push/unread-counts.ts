@@ -10,10 +10,12 @@
 // and a receipt committing at the same moment cannot overwrite each other's change, and a
 // receipt only ever covers events already committed (it points at a written event, and a room's
 // events are written in position order). Receipts of one user in one room are serialised here,
-// since each computes its change from the receipts before it.
+// since each computes its change from the receipts before it. A receipt's transaction that
+// PostgreSQL aborts on a deadlock with a message group commit is retried (see `isDeadlock`; an
+// aborted group commit is retried by the room writer, one event at a time).
 import type { Kysely } from 'kysely';
 import type { DB } from '../../storage/schema/index.ts';
-import type { PushActionStore, UnreadCounts } from '../../storage/stores/push-actions.ts';
+import { isDeadlock, type PushActionStore, type UnreadCounts } from '../../storage/stores/push-actions.ts';
 import type { ReceiptRow, ReceiptStore } from '../../storage/stores/receipts.ts';
 import type { ReceiptWriteHook } from '../ephemeral/receipts.ts';
 import { KeyedQueue } from '../../util/keyed-queue.ts';
@@ -70,6 +72,8 @@ function coveredRange(before: readonly ReadPosition[], receipt: ReadPosition): [
   return [readPositionOf(before, threadId), receipt.event_stream_pos];
 }
 
+const MAX_ATTEMPTS = 3;
+
 export class UnreadCounter implements ReceiptWriteHook {
   private readonly queue = new KeyedQueue();
 
@@ -82,19 +86,29 @@ export class UnreadCounter implements ReceiptWriteHook {
   ) {}
 
   write(row: ReceiptRow, upsert: (trx: Kysely<DB>) => Promise<boolean>): Promise<boolean> {
+    return this.queue.run(`${row.user_id}\u0000${row.room_id}`, async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.writeOnce(row, upsert);
+        } catch (err) {
+          if (attempt >= MAX_ATTEMPTS || !isDeadlock(err)) throw err;
+        }
+      }
+    });
+  }
+
+  private writeOnce(row: ReceiptRow, upsert: (trx: Kysely<DB>) => Promise<boolean>): Promise<boolean> {
     const { user_id: userId, room_id: roomId } = row;
-    return this.queue.run(`${userId}\u0000${roomId}`, () =>
-      this.deps.db.transaction().execute(async (trx) => {
-        const before = await this.deps.receipts.readUpTo(userId, roomId, trx);
-        const stored = await upsert(trx);
-        if (!stored || (row.receipt_type !== 'm.read' && row.receipt_type !== 'm.read.private')) return stored;
-        const receipt = { thread_id: row.thread_id, event_stream_pos: Number(row.event_stream_pos) };
-        const [from, to] = coveredRange(before, receipt);
-        if (from >= to) return stored;
-        const actions = await this.deps.actions.actionsBetween(userId, roomId, from, to, trx);
-        await this.deps.actions.subtractCounts(userId, roomId, newlyRead(before, receipt, actions), trx);
-        return stored;
-      }),
-    );
+    return this.deps.db.transaction().execute(async (trx) => {
+      const before = await this.deps.receipts.readUpTo(userId, roomId, trx);
+      const stored = await upsert(trx);
+      if (!stored || (row.receipt_type !== 'm.read' && row.receipt_type !== 'm.read.private')) return stored;
+      const receipt = { thread_id: row.thread_id, event_stream_pos: Number(row.event_stream_pos) };
+      const [from, to] = coveredRange(before, receipt);
+      if (from >= to) return stored;
+      const actions = await this.deps.actions.actionsBetween(userId, roomId, from, to, trx);
+      await this.deps.actions.subtractCounts(userId, roomId, newlyRead(before, receipt, actions), trx);
+      return stored;
+    });
   }
 }

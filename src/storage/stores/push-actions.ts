@@ -49,6 +49,16 @@ const INSERT_CHUNK = 100;
 const FIRST_WINDOW = 4096;
 const WINDOW_GROWTH = 4;
 
+/**
+ * Whether a transaction failed on a PostgreSQL deadlock (SQLSTATE 40P01), which is safe to
+ * retry. A message group commit raises the counters of one user in several threads in event
+ * order, while a receipt lowers them in its own order: rarely, each waits for a row the other
+ * holds, and PostgreSQL aborts one of them. (SQLite has one writer: no deadlock.)
+ */
+export function isDeadlock(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '40P01';
+}
+
 export class PushActionStore {
   /** Written with every message and read by every /sync (../prepared.ts). */
   private readonly q: ReturnType<typeof preparedQueries>;
