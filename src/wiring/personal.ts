@@ -10,6 +10,7 @@ import type { UserStore } from '../storage/stores/users.ts';
 import { AccountDataService } from '../services/account-data/account-data-service.ts';
 import { PushRulesService } from '../services/push/push-rules-service.ts';
 import { PushEvaluator } from '../services/push/push-evaluator.ts';
+import { UnreadCounter } from '../services/push/unread-counts.ts';
 import { TypingService } from '../services/ephemeral/typing.ts';
 import { ReceiptService } from '../services/ephemeral/receipts.ts';
 import { PresenceService } from '../services/ephemeral/presence.ts';
@@ -74,6 +75,7 @@ export function wirePersonal(ctx: WiringContext, deps: PersonalDeps) {
     currentState,
     accountData,
     notifyUsers: (userIds, position) => notifier.notifyUsers(userIds, position),
+    writeHook: new UnreadCounter({ db, actions: pushActionStore, receipts: receiptStore }),
   });
   ephemeralRoutes(router, { typing, receipts, currentState });
   notificationRoutes(router, { actions: pushActionStore, receipts: receiptStore, reader, writer });

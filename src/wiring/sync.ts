@@ -50,7 +50,7 @@ export function wireSync(ctx: WiringContext, deps: SyncDeps): void {
       new DeviceListsSyncProvider({ deviceLists: e2ee.deviceLists, keyCounts: e2ee.keyUpload }),
       new ToDeviceSyncProvider(e2ee.toDevice),
       // Last: counts for the joined rooms the other providers put in the response.
-      new UnreadCountsSyncProvider({ actions: personal.pushActionStore, receipts: personal.receiptStore }),
+      new UnreadCountsSyncProvider({ actions: personal.pushActionStore }),
     ],
     memberships: (userId) => rooms.userMemberships.of(userId),
   });

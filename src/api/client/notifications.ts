@@ -7,6 +7,7 @@ import type { ReceiptStore } from '../../storage/stores/receipts.ts';
 import type { EventReader } from '../../services/rooms/event-reader.ts';
 import type { RoomWriter } from '../../services/rooms/room-writer.ts';
 import { relatedIdsOf, toClientEvent } from '../../services/rooms/client-event.ts';
+import { readPositionOf, type ReadPosition } from '../../services/push/unread-counts.ts';
 
 export function notificationRoutes(
   r: Router,
@@ -31,22 +32,21 @@ export function notificationRoutes(
       const rows = await deps.actions.list(requester.userId, before, limit, query.only === 'highlight');
       const events = await deps.reader.getEvents(rows.map((row) => row.event_id));
       const related = await deps.reader.getEvents(relatedIdsOf(events.values()));
-      const readPos = new Map<string, number>();
+      const reads = new Map<string, ReadPosition[]>();
       const notifications = [];
       for (const row of rows) {
         const ev = events.get(row.event_id);
         if (!ev) continue;
-        if (!readPos.has(row.room_id)) {
-          const reads = await deps.receipts.readUpTo(requester.userId, row.room_id);
-          readPos.set(row.room_id, Math.max(0, ...reads.filter((x) => x.thread_id === '' || x.thread_id === (row.thread_id || 'main')).map((x) => x.event_stream_pos)));
-        }
+        let roomReads = reads.get(row.room_id);
+        if (!roomReads) reads.set(row.room_id, (roomReads = await deps.receipts.readUpTo(requester.userId, row.room_id)));
         const versionId = (await deps.writer.versionOf(row.room_id))?.id;
         notifications.push({
           actions: JSON.parse(row.actions) as unknown[],
           event: toClientEvent(ev, { related, requester, roomVersionId: versionId }),
-          read: Number(row.event_stream_pos) <= readPos.get(row.room_id)!,
+          // Read as the unread counts see it: covered by the receipt that applies to its thread.
+          read: row.event_stream_pos <= readPositionOf(roomReads, row.thread_id),
           room_id: row.room_id,
-          ts: Number(row.ts),
+          ts: row.ts,
         });
       }
       const last = rows.at(-1);

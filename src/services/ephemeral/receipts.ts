@@ -1,7 +1,9 @@
 // Read receipts and read markers (client-server "Receipts", "Fully read markers").
 // Receipts only move forward: a receipt for an older event than the current one is ignored.
 import { MatrixError } from '../../core/errors.ts';
-import type { ReceiptStore } from '../../storage/stores/receipts.ts';
+import type { Kysely } from 'kysely';
+import type { DB } from '../../storage/schema/index.ts';
+import type { ReceiptRow, ReceiptStore } from '../../storage/stores/receipts.ts';
 import type { StreamPositions } from '../streams/positions.ts';
 import type { EventReader } from '../rooms/event-reader.ts';
 import type { CurrentStateCache } from '../rooms/current-state.ts';
@@ -11,8 +13,14 @@ import type { AccountDataService } from '../account-data/account-data-service.ts
 
 export type ReceiptType = 'm.read' | 'm.read.private' | 'm.fully_read';
 
+/** Runs a receipt's write in one transaction with what must change with it (unread counts). */
+export interface ReceiptWriteHook {
+  write(row: ReceiptRow, upsert: (trx: Kysely<DB>) => Promise<boolean>): Promise<boolean>;
+}
+
 export interface ReceiptDeps {
   store: ReceiptStore;
+  writeHook?: ReceiptWriteHook;
   positions: StreamPositions;
   reader: Pick<EventReader, 'getEvent'>;
   currentState: Pick<CurrentStateCache, 'get'>;
@@ -56,7 +64,7 @@ export class ReceiptService {
     const reservation = this.deps.positions.reserve();
     let stored = false;
     try {
-      stored = await this.deps.store.upsert({
+      const row: ReceiptRow = {
         room_id: roomId,
         receipt_type: type,
         user_id: userId,
@@ -65,7 +73,9 @@ export class ReceiptService {
         event_stream_pos: event.streamPos,
         ts: (this.deps.now ?? Date.now)(),
         stream_pos: reservation.position,
-      });
+      };
+      const { store, writeHook } = this.deps;
+      stored = writeHook ? await writeHook.write(row, (trx) => store.upsert(row, trx)) : await store.upsert(row);
     } finally {
       this.deps.positions.release(reservation);
     }

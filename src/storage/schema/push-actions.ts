@@ -1,16 +1,30 @@
 export interface PushActionTables {
-  /** Push rule outcomes computed when an event is written: the source of unread counts and /notifications. */
+  /**
+   * Push rule outcomes computed when an event is written, one row per notified local user: the
+   * source of /notifications and of the unread counters below. Keyed (event_stream_pos,
+   * user_id), so one event's rows are adjacent and appended at the end of the table
+   * (migration 0120). The event ID, room and timestamp come from `events` by stream position.
+   */
   event_push_actions: {
-    user_id: string;
-    room_id: string;
-    event_id: string;
     event_stream_pos: number;
+    user_id: string;
     /** Thread root for threaded events; '' for the main timeline. */
     thread_id: string;
     notify: number;
     highlight: number;
-    /** The matched rule's actions, as JSON (served by /notifications). */
-    actions: string;
-    ts: number;
+    /** The matched rule's actions as JSON; NULL for the common `["notify"]`. */
+    actions: string | null;
+  };
+  /**
+   * Unread counts per user, room and thread ('' = main timeline): the push actions after the
+   * user's read receipt that applies to the thread. Kept up to date by the event's and the
+   * receipt's transactions; rows at zero are deleted.
+   */
+  event_push_counts: {
+    room_id: string;
+    user_id: string;
+    thread_id: string;
+    notifications: number;
+    highlights: number;
   };
 }

@@ -1,9 +1,40 @@
-// Queries on push actions (unread counts, /notifications).
-import { sql, type Kysely, type Selectable } from 'kysely';
+// Queries on push actions (/notifications) and on the unread counters kept beside them.
+//
+// Layout (migration 0120): `event_push_actions` is keyed (event_stream_pos, user_id). Stream
+// positions only grow, so the rows of one event are adjacent and land on the last page of the
+// table, whatever the member count (keyed by user, as before, each member's row went to another
+// page, and every dirty page costs at commit). The row keeps only what cannot be derived: the
+// event ID, room and timestamp are read from `events` by stream position, and the actions are
+// NULL for the common `["notify"]`. Per-room reads go through `events` (index
+// events_room_stream) and look each event's row up by key.
+//
+// `event_push_counts` holds the unread counts /sync serves, keyed (room, user, thread): one
+// event's increments touch the room's few adjacent rows, and a sync reads a room with one
+// lookup instead of counting actions since the last receipt.
+import { sql, type Kysely } from 'kysely';
 import type { DB } from '../schema/index.ts';
 import { prepare } from '../prepared.ts';
 
-export type PushActionRow = Selectable<DB['event_push_actions']>;
+/** One user's push action for an event written at a stream position. */
+export interface PushActionInsert {
+  user_id: string;
+  thread_id: string;
+  notify: number;
+  highlight: number;
+  /** JSON of the matched rule's actions. */
+  actions: string;
+}
+
+/** A push action with the event it is for, as /notifications lists it. */
+export interface NotificationRow {
+  event_stream_pos: number;
+  event_id: string;
+  room_id: string;
+  thread_id: string;
+  highlight: number;
+  actions: string;
+  ts: number;
+}
 
 export interface UnreadCounts {
   thread_id: string;
@@ -11,7 +42,22 @@ export interface UnreadCounts {
   highlights: number;
 }
 
+/** Stored as NULL: the actions of the default message rules, by far the most common. */
+const DEFAULT_ACTIONS = '["notify"]';
 const INSERT_CHUNK = 100;
+/** /notifications scans positions newest first in windows that grow by this factor. */
+const FIRST_WINDOW = 4096;
+const WINDOW_GROWTH = 4;
+
+/**
+ * Whether a transaction failed on a PostgreSQL deadlock (SQLSTATE 40P01), which is safe to
+ * retry. A message group commit raises the counters of one user in several threads in event
+ * order, while a receipt lowers them in its own order: rarely, each waits for a row the other
+ * holds, and PostgreSQL aborts one of them. (SQLite has one writer: no deadlock.)
+ */
+export function isDeadlock(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '40P01';
+}
 
 export class PushActionStore {
   /** Written with every message and read by every /sync (../prepared.ts). */
@@ -21,39 +67,119 @@ export class PushActionStore {
     this.q = preparedQueries(db);
   }
 
-  async insert(rows: PushActionRow[], trx: Kysely<DB>): Promise<void> {
-    // One statement per row would cost a round through Kysely each; one per chunk of rows
-    // compiles once per distinct row count (at most INSERT_CHUNK variants).
+  async insert(streamPos: number, rows: readonly PushActionInsert[], trx: Kysely<DB>): Promise<void> {
+    // One statement per chunk of rows: compiled once per distinct row count.
     for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
       const chunk = rows.slice(i, i + INSERT_CHUNK);
       await this.q.insert.run(
         {
+          pos: streamPos,
           user_id: chunk.map((r) => r.user_id),
-          room_id: chunk.map((r) => r.room_id),
-          event_id: chunk.map((r) => r.event_id),
-          event_stream_pos: chunk.map((r) => r.event_stream_pos),
           thread_id: chunk.map((r) => r.thread_id),
           notify: chunk.map((r) => r.notify),
           highlight: chunk.map((r) => r.highlight),
-          actions: chunk.map((r) => r.actions),
-          ts: chunk.map((r) => r.ts),
+          actions: chunk.map((r) => (r.actions === DEFAULT_ACTIONS ? null : r.actions)),
         },
         trx,
       );
     }
   }
 
-  /** Counts per thread of actions after the given stream position. */
-  async countsAfter(userId: string, roomId: string, afterPos: number): Promise<UnreadCounts[]> {
-    const rows = await this.q.countsAfter.execute({ userId, roomId, afterPos });
-    return rows.map((r) => ({ thread_id: r.thread_id, notifications: Number(r.notifications ?? 0), highlights: Number(r.highlights ?? 0) }));
+  /** Adds to the unread counters of a room (rows are created at the first unread action). */
+  async addCounts(roomId: string, counts: ReadonlyArray<{ user_id: string } & UnreadCounts>, trx: Kysely<DB>): Promise<void> {
+    for (let i = 0; i < counts.length; i += INSERT_CHUNK) {
+      const chunk = counts.slice(i, i + INSERT_CHUNK);
+      await this.q.addCounts.run(
+        {
+          roomId,
+          user_id: chunk.map((c) => c.user_id),
+          thread_id: chunk.map((c) => c.thread_id),
+          notifications: chunk.map((c) => c.notifications),
+          highlights: chunk.map((c) => c.highlights),
+        },
+        trx,
+      );
+    }
   }
 
-  /** Newest first, before `beforePos` (exclusive). */
-  list(userId: string, beforePos: number, limit: number, onlyHighlight: boolean): Promise<PushActionRow[]> {
-    let q = this.db.selectFrom('event_push_actions').selectAll().where('user_id', '=', userId).where('event_stream_pos', '<', beforePos);
-    if (onlyHighlight) q = q.where('highlight', '=', 1);
-    return q.orderBy('event_stream_pos', 'desc').limit(limit).execute();
+  /**
+   * Subtracts from a user's counters in a room (actions that became read). Relative updates,
+   * so a concurrent event's increment is never lost; counters that reach zero are deleted.
+   */
+  async subtractCounts(userId: string, roomId: string, counts: readonly UnreadCounts[], trx: Kysely<DB>): Promise<void> {
+    if (counts.length === 0) return;
+    for (const c of counts) {
+      await this.q.subtract.run({ userId, roomId, threadId: c.thread_id, notifications: c.notifications, highlights: c.highlights }, trx);
+    }
+    await this.q.deleteZero.run({ userId, roomId }, trx);
+  }
+
+  /** The user's unread counters in a room, per thread. */
+  async counts(userId: string, roomId: string): Promise<UnreadCounts[]> {
+    const rows = await this.q.counts.execute({ userId, roomId });
+    return rows.map((r) => ({ thread_id: r.thread_id, notifications: Number(r.notifications), highlights: Number(r.highlights) }));
+  }
+
+  /** The user's actions in a room at positions in (afterPos, upToPos]. */
+  async actionsBetween(
+    userId: string,
+    roomId: string,
+    afterPos: number,
+    upToPos: number,
+    trx: Kysely<DB> = this.db,
+  ): Promise<Array<{ event_stream_pos: number; thread_id: string; notify: number; highlight: number }>> {
+    const rows = await this.q.between.execute({ userId, roomId, afterPos, upToPos }, trx);
+    return rows.map((r) => ({ event_stream_pos: Number(r.event_stream_pos), thread_id: r.thread_id, notify: Number(r.notify), highlight: Number(r.highlight) }));
+  }
+
+  /**
+   * Newest first, before `beforePos` (exclusive), in the rooms the user has a membership in
+   * (the only rooms with actions for them). Positions are scanned in windows growing from the
+   * newest, each window reading the events of those rooms by the index events_room_stream: the
+   * cost follows the activity of the user's rooms since the oldest notification returned, not
+   * the size of the whole table (rows are keyed by position, not by user).
+   */
+  async list(userId: string, beforePos: number, limit: number, onlyHighlight: boolean): Promise<NotificationRow[]> {
+    const newest = await this.db
+      .selectFrom('event_push_actions')
+      .select('event_stream_pos')
+      .where('event_stream_pos', '<', beforePos)
+      .orderBy('event_stream_pos', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!newest) return [];
+    const out: NotificationRow[] = [];
+    let hi = Number(newest.event_stream_pos) + 1;
+    let window = FIRST_WINDOW;
+    while (out.length < limit && hi > 0) {
+      const lo = Math.max(0, hi - window);
+      let q = this.db
+        .selectFrom('events as e')
+        .innerJoin('event_push_actions as a', 'a.event_stream_pos', 'e.stream_pos')
+        .select(['a.event_stream_pos', 'a.thread_id', 'a.highlight', 'a.actions', 'e.event_id', 'e.room_id', 'e.origin_server_ts as ts'])
+        .where('e.room_id', 'in', (sub) =>
+          sub.selectFrom('room_current_state').select('room_id').where('state_key', '=', userId).where('type', '=', 'm.room.member'),
+        )
+        .where('e.stream_pos', '>=', lo)
+        .where('e.stream_pos', '<', hi)
+        .where('a.user_id', '=', userId);
+      if (onlyHighlight) q = q.where('a.highlight', '=', 1);
+      const rows = await q.orderBy('e.stream_pos', 'desc').limit(limit - out.length).execute();
+      for (const r of rows) {
+        out.push({
+          event_stream_pos: Number(r.event_stream_pos),
+          event_id: r.event_id,
+          room_id: r.room_id,
+          thread_id: r.thread_id,
+          highlight: Number(r.highlight),
+          actions: r.actions ?? DEFAULT_ACTIONS,
+          ts: Number(r.ts),
+        });
+      }
+      hi = lo;
+      window *= WINDOW_GROWTH;
+    }
+    return out;
   }
 }
 
@@ -62,29 +188,72 @@ type Columns<T> = { [K in keyof T]: Array<T[K]> };
 function preparedQueries(db0: Kysely<DB>) {
   return {
     /** Rows given column by column, so that each column is one array argument. */
-    insert: prepare(db0, (db, c: Columns<PushActionRow>) =>
+    insert: prepare(db0, (db, c: { pos: number } & Columns<Omit<PushActionInsert, 'actions'>> & { actions: Array<string | null> }) =>
       db.insertInto('event_push_actions').values(
         c.user_id.map((user_id, i) => ({
+          event_stream_pos: c.pos,
           user_id,
-          room_id: c.room_id[i],
-          event_id: c.event_id[i],
-          event_stream_pos: c.event_stream_pos[i],
           thread_id: c.thread_id[i],
           notify: c.notify[i],
           highlight: c.highlight[i],
           actions: c.actions[i],
-          ts: c.ts[i],
         })),
       ),
     ),
-    countsAfter: prepare(db0, (db, a: { userId: string; roomId: string; afterPos: number }) =>
+    addCounts: prepare(db0, (db, c: { roomId: string } & Columns<{ user_id: string } & UnreadCounts>) =>
       db
-        .selectFrom('event_push_actions')
-        .select(['thread_id', sql<number>`sum(notify)`.as('notifications'), sql<number>`sum(highlight)`.as('highlights')])
-        .where('user_id', '=', a.userId)
+        .insertInto('event_push_counts')
+        .values(
+          c.user_id.map((user_id, i) => ({
+            room_id: c.roomId,
+            user_id,
+            thread_id: c.thread_id[i],
+            notifications: c.notifications[i],
+            highlights: c.highlights[i],
+          })),
+        )
+        .onConflict((oc) =>
+          oc.columns(['room_id', 'user_id', 'thread_id']).doUpdateSet({
+            notifications: sql`event_push_counts.notifications + excluded.notifications`,
+            highlights: sql`event_push_counts.highlights + excluded.highlights`,
+          }),
+        ),
+    ),
+    subtract: prepare(db0, (db, a: { userId: string; roomId: string; threadId: string; notifications: number; highlights: number }) =>
+      db
+        .updateTable('event_push_counts')
+        .set((eb) => ({
+          notifications: eb('notifications', '-', a.notifications),
+          highlights: eb('highlights', '-', a.highlights),
+        }))
         .where('room_id', '=', a.roomId)
-        .where('event_stream_pos', '>', a.afterPos)
-        .groupBy('thread_id'),
+        .where('user_id', '=', a.userId)
+        .where('thread_id', '=', a.threadId),
+    ),
+    deleteZero: prepare(db0, (db, a: { userId: string; roomId: string }) =>
+      db
+        .deleteFrom('event_push_counts')
+        .where('room_id', '=', a.roomId)
+        .where('user_id', '=', a.userId)
+        .where('notifications', '<=', 0)
+        .where('highlights', '<=', 0),
+    ),
+    counts: prepare(db0, (db, a: { userId: string; roomId: string }) =>
+      db
+        .selectFrom('event_push_counts')
+        .select(['thread_id', 'notifications', 'highlights'])
+        .where('room_id', '=', a.roomId)
+        .where('user_id', '=', a.userId),
+    ),
+    between: prepare(db0, (db, a: { userId: string; roomId: string; afterPos: number; upToPos: number }) =>
+      db
+        .selectFrom('events as e')
+        .innerJoin('event_push_actions as a', 'a.event_stream_pos', 'e.stream_pos')
+        .select(['a.event_stream_pos', 'a.thread_id', 'a.notify', 'a.highlight'])
+        .where('e.room_id', '=', a.roomId)
+        .where('e.stream_pos', '>', a.afterPos)
+        .where('e.stream_pos', '<=', a.upToPos)
+        .where('a.user_id', '=', a.userId),
     ),
   };
 }

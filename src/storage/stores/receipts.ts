@@ -21,8 +21,8 @@ export class ReceiptStore {
   }
 
   /** Stores the receipt unless the user already has one at a later event; returns whether stored. */
-  async upsert(row: ReceiptRow): Promise<boolean> {
-    const existing = await this.db
+  async upsert(row: ReceiptRow, db: Kysely<DB> = this.db): Promise<boolean> {
+    const existing = await db
       .selectFrom('receipts')
       .select('event_stream_pos')
       .where('room_id', '=', row.room_id)
@@ -31,7 +31,7 @@ export class ReceiptStore {
       .where('thread_id', '=', row.thread_id)
       .executeTakeFirst();
     if (existing && Number(existing.event_stream_pos) >= row.event_stream_pos) return false;
-    await this.db
+    await db
       .insertInto('receipts')
       .values(row)
       .onConflict((oc) =>
@@ -55,8 +55,8 @@ export class ReceiptStore {
   }
 
   /** The user's furthest read position in a room (public or private, any thread or none). */
-  async readUpTo(userId: string, roomId: string): Promise<Array<{ thread_id: string; event_stream_pos: number }>> {
-    const rows = await this.readUpToQuery.execute({ userId, roomId });
+  async readUpTo(userId: string, roomId: string, db: Kysely<DB> = this.db): Promise<Array<{ thread_id: string; event_stream_pos: number }>> {
+    const rows = await this.readUpToQuery.execute({ userId, roomId }, db);
     return rows.map((r) => ({ thread_id: r.thread_id, event_stream_pos: Number(r.event_stream_pos) }));
   }
 }
