@@ -5,6 +5,7 @@ import type { Filter } from '../../core/filter.ts';
 import type { Router } from '../router.ts';
 import type { SyncService } from '../../services/sync/sync-service.ts';
 import { compileSyncFilter } from '../../services/sync/sync-filter.ts';
+import type { WaitSignal } from '../../services/streams/notifier.ts';
 
 const SyncQuery = Type.Object(
   {
@@ -49,9 +50,12 @@ export function syncRoutes(r: Router, deps: SyncRouteDeps): void {
         }
       }
       if (query.set_presence && deps.setPresence) await deps.setPresence(requester.userId, query.set_presence);
-      const abort = new AbortController();
-      // The response closing before we answered means the client went away.
-      reply.raw.on('close', () => abort.abort());
+      const gone = new ClientGone();
+      // The response closing before we answered means the client went away ('close' also fires
+      // after a normal answer: nothing is waiting then).
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) gone.abort();
+      });
       return deps.sync.sync({
         userId: requester.userId,
         deviceId: requester.deviceId,
@@ -59,8 +63,30 @@ export function syncRoutes(r: Router, deps: SyncRouteDeps): void {
         timeoutMs: query.timeout ?? 0,
         fullState: query.full_state ?? false,
         filter: compileSyncFilter(filter),
-        signal: abort.signal,
+        signal: gone,
       });
     },
   });
+}
+
+/** The one-listener cancellation signal a parked /sync waits on (cheaper than an AbortController). */
+class ClientGone implements WaitSignal {
+  aborted = false;
+  private listener: (() => void) | undefined;
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.listener = listener;
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    if (this.listener === listener) this.listener = undefined;
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const l = this.listener;
+    this.listener = undefined;
+    l?.();
+  }
 }

@@ -4,9 +4,19 @@
 // so a woken reader always finds what it was woken for.
 import type { StreamPositions } from './positions.ts';
 
+/**
+ * What a waiter needs of a cancellation signal. An AbortSignal fits; /sync uses a lighter one
+ * (an AbortSignal per request, aborted with a DOMException, costs more than the wake-up itself).
+ */
+export interface WaitSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 export interface Waiter {
   /** Resolves with true when woken, false on timeout or abort. */
-  wait(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  wait(timeoutMs: number, signal?: WaitSignal): Promise<boolean>;
   cancel(): void;
 }
 

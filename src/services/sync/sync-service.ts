@@ -2,7 +2,7 @@
 // asked to wait, sleeps on the notifier until woken, the timeout, or the client going away.
 // The waiter is registered *before* the current position is read, so nothing can slip between.
 import { MatrixError } from '../../core/errors.ts';
-import type { Notifier } from '../streams/notifier.ts';
+import type { Notifier, WaitSignal } from '../streams/notifier.ts';
 import type { StreamPositions } from '../streams/positions.ts';
 import { emptyJoinedRoom, joinedRoomHasData, type SyncContext, type SyncFilter, type SyncProvider, type SyncResponse, type JoinedRoomSync } from './types.ts';
 
@@ -13,7 +13,8 @@ export interface SyncRequest {
   timeoutMs: number;
   fullState: boolean;
   filter: SyncFilter;
-  signal?: AbortSignal;
+  /** Aborted when the client goes away. */
+  signal?: WaitSignal;
 }
 
 export interface SyncDeps {
@@ -41,6 +42,14 @@ export class SyncService {
     for (;;) {
       const waiter = from !== null ? this.deps.notifier.waiterFor(req.userId) : undefined;
       const to = Math.max(this.deps.positions.current, from ?? 0);
+      // Nothing at all happened after the token: every provider answers for (from, to], which is
+      // empty, so the response would be empty too. A client re-polling right after a response is
+      // the common case; go straight to waiting instead of building it. (Building later also
+      // acknowledges the to-device messages up to `from`; nothing is lost by doing it then.)
+      if (from !== null && to === from && !req.fullState && deadline > Date.now() && !req.signal?.aborted) {
+        if (await waiter!.wait(deadline - Date.now(), req.signal)) continue;
+        return this.build(req, from, Math.max(this.deps.positions.current, from));
+      }
       const response = await this.build(req, from, to);
       const remaining = deadline - Date.now();
       if (from === null || req.fullState || hasData(response) || remaining <= 0 || req.signal?.aborted) {
