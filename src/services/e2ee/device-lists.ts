@@ -41,10 +41,19 @@ export class DeviceListService {
   private readonly changes: ChangeTracker;
   /** Per room: the last position a membership changed. */
   private readonly membershipChanges: ChangeTracker;
+  private readonly deviceChangeListeners: Array<(userId: string) => void> = [];
 
   constructor(private readonly deps: DeviceListDeps) {
     this.changes = new ChangeTracker(deps.positions.current);
     this.membershipChanges = new ChangeTracker(deps.positions.current);
+  }
+
+  /**
+   * Called after every device change of a user has committed (or failed), whatever its cause:
+   * caches of per-device data (key counts) forget the user's devices then.
+   */
+  onDeviceChange(listener: (userId: string) => void): void {
+    this.deviceChangeListeners.push(listener);
   }
 
   /** The write path tells us about every persisted membership event. */
@@ -68,6 +77,7 @@ export class DeviceListService {
     } finally {
       // Unused when nothing changed: a harmless gap in the sequence.
       this.deps.positions.release(reservation);
+      for (const l of this.deviceChangeListeners) l(userId);
     }
     if (!changed) return;
     this.changes.markChanged(PUBLIC, reservation.position);
