@@ -12,6 +12,7 @@ import { relatedIdsOf, toClientEvent, type ClientEvent } from '../rooms/client-e
 import type { SyncContext, SyncProvider, SyncResponse } from './types.ts';
 import type { VisibilityFilter } from '../rooms/visibility.ts';
 import type { RelationAggregator } from '../rooms/aggregations.ts';
+import { TimelineMemo, type RoomTimelineSlice } from './timeline-memo.ts';
 
 export interface RoomsProviderDeps {
   events: Pick<EventStore, 'roomTimelineDesc' | 'roomTimelineRefsDesc' | 'roomsWithEventsBetween'>;
@@ -31,6 +32,7 @@ export const positionToken = (pos: number): string => `s${pos}`;
 
 export class RoomsSyncProvider implements SyncProvider {
   readonly name = 'rooms';
+  private readonly memo = new TimelineMemo();
   constructor(private readonly deps: RoomsProviderDeps) {}
 
   async contribute(ctx: SyncContext, from: number | null, to: number, response: SyncResponse): Promise<void> {
@@ -65,7 +67,9 @@ export class RoomsSyncProvider implements SyncProvider {
 
   private async joinedRoom(ctx: SyncContext, roomId: string, from: number | null, to: number, joinedAt: number, ignored: ReadonlySet<string>): Promise<void> {
     const versionId = (await this.deps.writer.versionOf(roomId))?.id;
-    const { timeline, limited, stateAtStart } = await this.timeline(ctx, roomId, from, to, joinedAt, ignored);
+    const { timeline, limited, stateAtStartOf } = await this.timeline(ctx, roomId, from, to, joinedAt, ignored);
+    // A woken incremental sync (few new events, no lazy loading) needs no state at all.
+    const stateAtStart = from === null || ctx.fullState || limited || ctx.filter.lazyLoadMembers ? await stateAtStartOf() : new Map<string, string>();
     let stateEvents: StoredEvent[] = [];
     if (from === null || ctx.fullState) {
       stateEvents = await this.eventsOf(stateAtStart);
@@ -116,8 +120,8 @@ export class RoomsSyncProvider implements SyncProvider {
 
   private async leftRoom(ctx: SyncContext, roomId: string, from: number | null, leftAt: number, response: SyncResponse, ignored: ReadonlySet<string>): Promise<void> {
     const versionId = (await this.deps.writer.versionOf(roomId))?.id;
-    const { timeline, limited, stateAtStart } = await this.timeline(ctx, roomId, from, leftAt, Number.MAX_SAFE_INTEGER, ignored);
-    const stateEvents = from === null || limited ? await this.eventsOf(stateAtStart) : [];
+    const { timeline, limited, stateAtStartOf } = await this.timeline(ctx, roomId, from, leftAt, Number.MAX_SAFE_INTEGER, ignored);
+    const stateEvents = from === null || limited ? await this.eventsOf(await stateAtStartOf()) : [];
     const related = await this.deps.reader.getEvents(relatedIdsOf([...timeline, ...stateEvents]));
     const opts = { omitRoomId: true, requester: { userId: ctx.userId, deviceId: ctx.deviceId }, related, roomVersionId: versionId };
     response.rooms.leave[roomId] = {
@@ -134,17 +138,25 @@ export class RoomsSyncProvider implements SyncProvider {
    */
   private async timeline(ctx: SyncContext, roomId: string, from: number | null, to: number, visibleFrom: number, ignored: ReadonlySet<string>) {
     const limit = ctx.filter.timelineLimit;
-    const refs = await this.deps.events.roomTimelineRefsDesc(roomId, from ?? 0, to, limit + 1);
-    const limited = refs.length > limit;
-    let events = (await this.deps.reader.fromRefs(refs.slice(0, limit))).reverse();
-    if (events.length > 0 && events[0].streamPos! < visibleFrom) events = await this.deps.visibility.filterEventsForUser(ctx.userId, events);
+    const read = () => this.readTimeline(roomId, from ?? 0, to, limit);
+    // Initial syncs differ per user (join positions); only incremental ones share reads.
+    const slice = from === null ? await read() : await this.memo.get(roomId, from, to, limit, ctx.current, read);
+    let events: readonly StoredEvent[] = slice.events;
+    if (events.length > 0 && events[0].streamPos! < visibleFrom) events = await this.deps.visibility.filterEventsForUser(ctx.userId, [...events]);
     const timeline = events.filter(
       (e) =>
         !(ignored.has(e.pdu.sender) && e.pdu.state_key === undefined) &&
         ctx.filter.timelineAllows({ type: e.pdu.type, sender: e.pdu.sender, room_id: roomId, content: e.pdu.content }),
     );
-    const stateAtStart = events.length > 0 ? await this.stateBefore(events[0]) : await this.stateAt(roomId, to);
-    return { timeline, limited, stateAtStart };
+    const first = events[0];
+    const stateAtStartOf = (): Promise<StateMap> => (first ? this.stateBefore(first) : this.stateAt(roomId, to));
+    return { timeline, limited: slice.limited, stateAtStartOf };
+  }
+
+  private async readTimeline(roomId: string, from: number, to: number, limit: number): Promise<RoomTimelineSlice> {
+    const refs = await this.deps.events.roomTimelineRefsDesc(roomId, from, to, limit + 1);
+    const events = (await this.deps.reader.fromRefs(refs.slice(0, limit))).reverse();
+    return { events, limited: refs.length > limit };
   }
 
   /** State of the room just before `ev`. */

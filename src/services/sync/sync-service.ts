@@ -82,6 +82,7 @@ export class SyncService {
       joinedRoomIds: memberships.filter((m) => m.membership === 'join').map((m) => m.room_id),
       filter: req.filter,
       fullState: req.fullState,
+      current: to,
       joinedRoom: (roomId: string): JoinedRoomSync => (response.rooms.join[roomId] ??= emptyJoinedRoom()),
     };
     for (const provider of this.deps.providers) if (provider.limitBatch) to = Math.min(to, await provider.limitBatch(ctx, from, to));
