@@ -554,6 +554,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         visibility,
         ignoredUsers: (userId) => accountData.ignoredUsers(userId),
         aggregations: relationAggregator,
+        persister,
       }),
       // After rooms: room account data of left rooms goes into their leave sections.
       new AccountDataSyncProvider(accountDataStore, accountData.changes),

@@ -2,10 +2,12 @@
 // (services/sync/timeline-memo.ts), yet each answer stays the user's own — transaction IDs only
 // for the sender's device, ignored senders hidden, the user's timeline limit — and a redaction
 // that arrives after a shared read is never hidden by it. A re-poll with nothing new after its
-// token waits instead of answering at once.
+// token waits instead of answering at once. The in-memory trackers behind this (rooms with news,
+// key counts) know nothing from before a restart: older tokens are answered from the database.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeEachDatabase, type TestUser } from './harness.ts';
+import { TestDevice } from './support/e2ee-keys.ts';
 
 describeEachDatabase('sync fan-out: woken long-polls of one room', ({ server }) => {
   let alice: TestUser;
@@ -79,5 +81,32 @@ describeEachDatabase('sync fan-out: woken long-polls of one room', ({ server }) 
     const woken = await waiting;
     assert.deepEqual(timeline(woken.body).map((e) => e.content.body), ['worth the wait']);
     assert.notEqual(woken.body.next_batch, since);
+  });
+
+  it('counts an event exactly at the token as seen, and one just after it as new', async () => {
+    const since = (await sync(bob)).body.next_batch;
+    await send(alice, 'edge', 'on the edge');
+    const first = await sync(bob, { since });
+    const events = timeline(first.body);
+    assert.deepEqual(events.map((e) => e.content.body), ['on the edge']);
+    const at = await sync(bob, { since: first.body.next_batch });
+    assert.deepEqual(at.body.rooms.join, {});
+    const justBefore = await sync(bob, { since: first.body.rooms.join[roomId].timeline.prev_batch });
+    assert.deepEqual(timeline(justBefore.body).map((e) => e.content.body), ['on the edge']);
+  });
+
+  it('answers a token from before a restart from the database: events and key counts', async () => {
+    const device = new TestDevice(bob);
+    const since = (await sync(bob)).body.next_batch;
+    await send(alice, 'pre-restart', 'sent before the restart');
+    await device.upload(server(), { device_keys: device.deviceKeys(), one_time_keys: device.oneTimeKeys(3) });
+    await server().restart();
+    const after = await sync(bob, { since });
+    assert.deepEqual(timeline(after.body).map((e) => e.content.body), ['sent before the restart']);
+    assert.deepEqual(after.body.device_one_time_keys_count, { signed_curve25519: 3 });
+    // And from the new position on, a woken long-poll still finds the room's news.
+    const waiting = sync(bob, { since: after.body.next_batch, timeout: 5000 });
+    await send(alice, 'post-restart', 'sent after the restart');
+    assert.deepEqual(timeline((await waiting).body).map((e) => e.content.body), ['sent after the restart']);
   });
 });

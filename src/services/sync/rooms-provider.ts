@@ -12,6 +12,7 @@ import { relatedIdsOf, toClientEvent, type ClientEvent } from '../rooms/client-e
 import type { SyncContext, SyncProvider, SyncResponse } from './types.ts';
 import type { VisibilityFilter } from '../rooms/visibility.ts';
 import type { RelationAggregator } from '../rooms/aggregations.ts';
+import type { EventPersister } from '../rooms/persist.ts';
 import { TimelineMemo, type RoomTimelineSlice } from './timeline-memo.ts';
 
 export interface RoomsProviderDeps {
@@ -24,6 +25,8 @@ export interface RoomsProviderDeps {
   visibility: Pick<VisibilityFilter, 'filterEventsForUser'>;
   ignoredUsers(userId: string): Promise<ReadonlySet<string>>;
   aggregations?: Pick<RelationAggregator, 'bundleAggregations'>;
+  /** The write path: each served event's position tells which rooms have news (no query). */
+  persister?: Pick<EventPersister, 'onPersisted'>;
 }
 
 const STRIPPED_STATE_TYPES = ['m.room.create', 'm.room.join_rules', 'm.room.name', 'm.room.avatar', 'm.room.canonical_alias', 'm.room.encryption', 'm.room.topic'];
@@ -33,13 +36,29 @@ export const positionToken = (pos: number): string => `s${pos}`;
 export class RoomsSyncProvider implements SyncProvider {
   readonly name = 'rooms';
   private readonly memo = new TimelineMemo();
-  constructor(private readonly deps: RoomsProviderDeps) {}
+  /** Per room: the position of its newest served event persisted by this process. */
+  private readonly lastEventAt = new Map<string, number>();
+  /**
+   * Events at or below this position may predate the subscription (set by the first sync: every
+   * event it can see was persisted before it ran). Unset without a persister: always query.
+   */
+  private trackedAfter: number | undefined;
+
+  constructor(private readonly deps: RoomsProviderDeps) {
+    // Listeners run right after the positions are released, before any other code: a sync that
+    // sees a position also sees its room here.
+    deps.persister?.onPersisted((event) => {
+      if (event.streamPos !== null && event.streamPos !== undefined && (this.lastEventAt.get(event.roomId) ?? 0) < event.streamPos) {
+        this.lastEventAt.set(event.roomId, event.streamPos);
+      }
+    });
+  }
 
   async contribute(ctx: SyncContext, from: number | null, to: number, response: SyncResponse): Promise<void> {
     const memberships = ctx.memberships;
     const ignored = await this.deps.ignoredUsers(ctx.userId);
     const joined = memberships.filter((m) => m.membership === 'join' && ctx.filter.roomAllowed(m.room_id));
-    const withEvents = from === null ? null : await this.deps.events.roomsWithEventsBetween(joined.map((m) => m.room_id), from, to);
+    const withEvents = from === null ? null : await this.roomsWithEvents(ctx, joined, from, to);
 
     for (const m of joined) {
       if (m.stream_pos > to) continue;
@@ -63,6 +82,23 @@ export class RoomsSyncProvider implements SyncProvider {
         await this.leftRoom(ctx, m.room_id, from, m.stream_pos, response, ignored);
       }
     }
+  }
+
+  /** The rooms among `joined` with events in (from, to]. */
+  private async roomsWithEvents(ctx: SyncContext, joined: ReadonlyArray<{ room_id: string }>, from: number, to: number): Promise<ReadonlySet<string>> {
+    if (this.deps.persister && this.trackedAfter === undefined) this.trackedAfter = ctx.current;
+    if (this.trackedAfter === undefined || from < this.trackedAfter) return this.deps.events.roomsWithEventsBetween(joined.map((m) => m.room_id), from, to);
+    const found = new Set<string>();
+    const unsure: string[] = [];
+    for (const { room_id } of joined) {
+      const last = this.lastEventAt.get(room_id);
+      if (last === undefined || last <= from) continue;
+      // The newest event is in the range: so is an event. A newer one than `to` says nothing.
+      if (last <= to) found.add(room_id);
+      else unsure.push(room_id);
+    }
+    if (unsure.length > 0) for (const r of await this.deps.events.roomsWithEventsBetween(unsure, from, to)) found.add(r);
+    return found;
   }
 
   private async joinedRoom(ctx: SyncContext, roomId: string, from: number | null, to: number, joinedAt: number, ignored: ReadonlySet<string>): Promise<void> {
