@@ -72,13 +72,13 @@ export function syncRoutes(r: Router, deps: SyncRouteDeps): void {
 /** The one-listener cancellation signal a parked /sync waits on (cheaper than an AbortController). */
 class ClientGone implements WaitSignal {
   aborted = false;
-  private listener: (() => void) | undefined;
+  private listener: { handleEvent(): void } | undefined;
 
-  addEventListener(_type: 'abort', listener: () => void): void {
+  addEventListener(_type: 'abort', listener: { handleEvent(): void }): void {
     this.listener = listener;
   }
 
-  removeEventListener(_type: 'abort', listener: () => void): void {
+  removeEventListener(_type: 'abort', listener: { handleEvent(): void }): void {
     if (this.listener === listener) this.listener = undefined;
   }
 
@@ -87,6 +87,6 @@ class ClientGone implements WaitSignal {
     this.aborted = true;
     const l = this.listener;
     this.listener = undefined;
-    l?.();
+    l?.handleEvent();
   }
 }
