@@ -57,6 +57,22 @@ describeEachDatabase('sync fan-out: woken long-polls of one room', ({ server }) 
     assert.deepEqual(timeline(long.body).filter((e) => e.type === 'm.room.message'), []);
   });
 
+  it('applies a stored filter by ID on every sync, its own user\'s only, and refuses unknown IDs', async () => {
+    const created = await server().request('POST', `/_matrix/client/v3/user/${enc(bob.userId)}/filter`, { token: bob.accessToken, body: { room: { timeline: { limit: 1 } } } });
+    const filterId = created.body.filter_id as string;
+    for (let round = 0; round < 2; round++) {
+      const since = (await sync(bob)).body.next_batch;
+      await send(alice, `byid${round}a`, `first ${round}`);
+      await send(alice, `byid${round}b`, `second ${round}`);
+      const s = await sync(bob, { since, filter: filterId });
+      assert.deepEqual(timeline(s.body).map((e) => e.content.body), [`second ${round}`]);
+    }
+    // The same ID means nothing for another user (a filter is per user).
+    const other = await sync(carol, { filter: filterId });
+    assert.equal(other.body.errcode, 'M_NOT_FOUND');
+    for (let i = 0; i < 2; i++) assert.equal((await sync(bob, { filter: '987654' })).status, 404);
+  });
+
   it('shows an event redacted to a sync from before the redaction, after others read it unredacted', async () => {
     const since = (await sync(bob)).body.next_batch;
     const sent = await send(alice, 'red-me', 'soon gone');
