@@ -43,6 +43,15 @@ describeEachDatabase('sync fan-out: woken long-polls of one room', ({ server }) 
     assert.ok(!timeline(c.body).some((e) => e.event_id === sent.body.event_id));
   });
 
+  it('answers every woken long-poll when more wake at once than are built at a time', async () => {
+    // Several devices' worth of polls per user: more waiters than the woken-build slots (8).
+    const users = [alice, bob, bob, bob, bob, bob, alice, alice, alice, alice, bob, bob];
+    const since = (await sync(bob)).body.next_batch;
+    const polls = users.map((u) => sync(u, { since, timeout: 5000 }));
+    const sent = await send(alice, 'many', 'to all of you');
+    for (const res of await Promise.all(polls)) assert.ok(timeline(res.body).some((e) => e.event_id === sent.body.event_id));
+  });
+
   it('gives each filter its own answer from the same token', async () => {
     const since = (await sync(bob)).body.next_batch;
     for (let i = 0; i < 3; i++) await send(alice, `lim${i}`, `burst ${i}`);
