@@ -35,7 +35,7 @@ export const positionToken = (pos: number): string => `s${pos}`;
 
 export class RoomsSyncProvider implements SyncProvider {
   readonly name = 'rooms';
-  private readonly memo = new TimelineMemo();
+  private readonly memo = new TimelineMemo((roomId, from, to, limit) => this.readTimeline(roomId, from, to, limit));
   /** Per room: the position of its newest served event persisted by this process. */
   private readonly lastEventAt = new Map<string, number>();
   /**
@@ -103,9 +103,9 @@ export class RoomsSyncProvider implements SyncProvider {
 
   private async joinedRoom(ctx: SyncContext, roomId: string, from: number | null, to: number, joinedAt: number, ignored: ReadonlySet<string>): Promise<void> {
     const versionId = (await this.deps.writer.versionOf(roomId))?.id;
-    const { timeline, limited, stateAtStartOf } = await this.timeline(ctx, roomId, from, to, joinedAt, ignored);
+    const { timeline, limited, first } = await this.timeline(ctx, roomId, from, to, joinedAt, ignored);
     // A woken incremental sync (few new events, no lazy loading) needs no state at all.
-    const stateAtStart = from === null || ctx.fullState || limited || ctx.filter.lazyLoadMembers ? await stateAtStartOf() : new Map<string, string>();
+    const stateAtStart = from === null || ctx.fullState || limited || ctx.filter.lazyLoadMembers ? await this.stateAtStart(roomId, first, to) : new Map<string, string>();
     let stateEvents: StoredEvent[] = [];
     if (from === null || ctx.fullState) {
       stateEvents = await this.eventsOf(stateAtStart);
@@ -156,8 +156,8 @@ export class RoomsSyncProvider implements SyncProvider {
 
   private async leftRoom(ctx: SyncContext, roomId: string, from: number | null, leftAt: number, response: SyncResponse, ignored: ReadonlySet<string>): Promise<void> {
     const versionId = (await this.deps.writer.versionOf(roomId))?.id;
-    const { timeline, limited, stateAtStartOf } = await this.timeline(ctx, roomId, from, leftAt, Number.MAX_SAFE_INTEGER, ignored);
-    const stateEvents = from === null || limited ? await this.eventsOf(await stateAtStartOf()) : [];
+    const { timeline, limited, first } = await this.timeline(ctx, roomId, from, leftAt, Number.MAX_SAFE_INTEGER, ignored);
+    const stateEvents = from === null || limited ? await this.eventsOf(await this.stateAtStart(roomId, first, leftAt)) : [];
     const related = await this.deps.reader.getEvents(relatedIdsOf([...timeline, ...stateEvents]));
     const opts = { omitRoomId: true, requester: { userId: ctx.userId, deviceId: ctx.deviceId }, related, roomVersionId: versionId };
     response.rooms.leave[roomId] = {
@@ -174,9 +174,8 @@ export class RoomsSyncProvider implements SyncProvider {
    */
   private async timeline(ctx: SyncContext, roomId: string, from: number | null, to: number, visibleFrom: number, ignored: ReadonlySet<string>) {
     const limit = ctx.filter.timelineLimit;
-    const read = () => this.readTimeline(roomId, from ?? 0, to, limit);
     // Initial syncs differ per user (join positions); only incremental ones share reads.
-    const slice = from === null ? await read() : await this.memo.get(roomId, from, to, limit, ctx.current, read);
+    const slice = from === null ? await this.readTimeline(roomId, 0, to, limit) : await this.memo.get(roomId, from, to, limit, ctx.current);
     let events: readonly StoredEvent[] = slice.events;
     if (events.length > 0 && events[0].streamPos! < visibleFrom) events = await this.deps.visibility.filterEventsForUser(ctx.userId, [...events]);
     const timeline = events.filter(
@@ -184,9 +183,12 @@ export class RoomsSyncProvider implements SyncProvider {
         !(ignored.has(e.pdu.sender) && e.pdu.state_key === undefined) &&
         ctx.filter.timelineAllows({ type: e.pdu.type, sender: e.pdu.sender, room_id: roomId, content: e.pdu.content }),
     );
-    const first = events[0];
-    const stateAtStartOf = (): Promise<StateMap> => (first ? this.stateBefore(first) : this.stateAt(roomId, to));
-    return { timeline, limited: slice.limited, stateAtStartOf };
+    return { timeline, limited: slice.limited, first: events[0] as StoredEvent | undefined };
+  }
+
+  /** The state before the timeline's first event (`first`), or at `to` for an empty timeline. */
+  private stateAtStart(roomId: string, first: StoredEvent | undefined, to: number): Promise<StateMap> {
+    return first ? this.stateBefore(first) : this.stateAt(roomId, to);
   }
 
   private async readTimeline(roomId: string, from: number, to: number, limit: number): Promise<RoomTimelineSlice> {

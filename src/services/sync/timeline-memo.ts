@@ -20,16 +20,20 @@ export interface RoomTimelineSlice {
 /** More distinct (room, from) reads than this at one position is not a wake-up fan-out. */
 const MAX_ENTRIES = 2_000;
 
+export type TimelineRead = (roomId: string, from: number, to: number, limit: number) => Promise<RoomTimelineSlice>;
+
 export class TimelineMemo {
   private position = -1;
   private readonly entries = new Map<string, Promise<RoomTimelineSlice>>();
 
+  constructor(private readonly read: TimelineRead) {}
+
   /**
    * The slice for (roomId, from, to, limit): shared when `to` is `current` (the newest visible
-   * position when the sync started), read by `read` otherwise or on a miss.
+   * position when the sync started), read afresh otherwise or on a miss.
    */
-  get(roomId: string, from: number, to: number, limit: number, current: number, read: () => Promise<RoomTimelineSlice>): Promise<RoomTimelineSlice> {
-    if (to !== current || to < this.position) return read();
+  get(roomId: string, from: number, to: number, limit: number, current: number): Promise<RoomTimelineSlice> {
+    if (to !== current || to < this.position) return this.read(roomId, from, to, limit);
     if (to > this.position) {
       this.entries.clear();
       this.position = to;
@@ -38,7 +42,7 @@ export class TimelineMemo {
     const hit = this.entries.get(key);
     if (hit) return hit;
     if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
-    const pending = read();
+    const pending = this.read(roomId, from, to, limit);
     this.entries.set(key, pending);
     // A failed read is not shared: the next sync tries again.
     pending.catch(() => {
