@@ -7,7 +7,6 @@
 // before its query and stores the result only if no invalidation happened meanwhile. A write
 // inside a transaction invalidates after commit, so a reader that saw the uncommitted past can
 // only have served it before that commit — as if it had read the database then.
-import { LruCache } from '../../util/lru.ts';
 
 export interface DeviceKeyCounts {
   /** signed_curve25519 is always present, as in Synapse. */
@@ -20,11 +19,15 @@ export interface KeyCountSource {
   unusedFallbackAlgorithms(userId: string, deviceId: string): Promise<string[]>;
 }
 
-/** Users kept (each with their devices' entries); a miss costs two small queries. */
+/**
+ * Users kept (each with their devices' entries); a miss costs two small queries. The oldest
+ * entry goes first: a plain Map read is cheaper than an LRU's move-to-end on every sync, and an
+ * active user evicted is simply read again.
+ */
 const CAPACITY = 10_000;
 
 export class KeyCountsCache {
-  private readonly users = new LruCache<string, Map<string, DeviceKeyCounts>>(CAPACITY);
+  private readonly users = new Map<string, Map<string, DeviceKeyCounts>>();
   /** Bumped by every invalidation: a read that overlapped one does not fill the cache. */
   private generation = 0;
 
@@ -41,7 +44,10 @@ export class KeyCountsCache {
     });
     if (generation === this.generation) {
       let devices = this.users.get(userId);
-      if (!devices) this.users.set(userId, (devices = new Map()));
+      if (!devices) {
+        if (this.users.size >= CAPACITY) this.users.delete(this.users.keys().next().value!);
+        this.users.set(userId, (devices = new Map()));
+      }
       devices.set(deviceId, entry);
     }
     return entry;
