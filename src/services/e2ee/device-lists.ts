@@ -107,6 +107,8 @@ export class DeviceListService {
    */
   async queryChanges(userId: string, memberships: readonly Membership[], from: number, to: number): Promise<DeviceListChanges> {
     if (to <= from) return { changed: [], left: [] };
+    // The common case (a woken sync for a message): nothing to look at, decided without allocating.
+    if (!this.changes.changedSince(PUBLIC, from) && !this.changes.changedSince(userId, from) && !this.membershipMayMatter(memberships, from, to)) return { changed: [], left: [] };
     const ownChanges = memberships.filter((m) => m.stream_pos > from && m.stream_pos <= to);
     const roomsJoinedNow = new Set(ownChanges.filter((m) => m.membership === 'join').map((m) => m.room_id));
     const roomsLeftNow = ownChanges.filter((m) => m.membership === 'leave' || m.membership === 'ban').map((m) => m.room_id);
@@ -143,5 +145,15 @@ export class DeviceListService {
     for (const u of maybeChanged) if (sharing.has(u)) changed.add(u);
     const left = [...maybeLeft].filter((u) => !sharing.has(u) && !changed.has(u));
     return { changed: [...changed].sort(), left: left.sort() };
+  }
+
+  /** True if the user joined, left or was banned in (from, to], or a member of one of their rooms changed after `from`. */
+  private membershipMayMatter(memberships: readonly Membership[], from: number, to: number): boolean {
+    for (const m of memberships) {
+      const own = m.stream_pos > from && m.stream_pos <= to;
+      if (own && (m.membership === 'join' || m.membership === 'leave' || m.membership === 'ban')) return true;
+      if (m.membership === 'join' && this.membershipChanges.changedSince(m.room_id, from)) return true;
+    }
+    return false;
   }
 }

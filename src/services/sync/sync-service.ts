@@ -82,7 +82,14 @@ export class SyncService {
       }
       // A woken sync reads the position again once its turn comes: news that arrived while it
       // queued goes into this answer (its waiter, registered above, covers that).
-      const response = woken ? await this.wokenBuilds.run(() => this.build(req, from, Math.max(this.deps.positions.current, to))) : await this.build(req, from, to);
+      let response: SyncResponse;
+      try {
+        response = woken ? await this.wokenBuilds.run(() => this.build(req, from, Math.max(this.deps.positions.current, to))) : await this.build(req, from, to);
+      } catch (err) {
+        // A failed build must not leave its waiter registered (woken forever, never removed).
+        waiter?.cancel();
+        throw err;
+      }
       const remaining = deadline - Date.now();
       if (from === null || req.fullState || hasData(response) || remaining <= 0 || req.signal?.aborted) {
         waiter?.cancel();
