@@ -7,9 +7,9 @@ import { describeEachDatabase, type TestServer, type TestUser } from './harness.
 import { TestDevice, initialSync, incrementalSync } from './support/e2ee-keys.ts';
 import { createRoom, inviteAndJoin, roomPath } from './support/room-actions.ts';
 
-async function login(s: TestServer, u: TestUser): Promise<TestUser> {
+async function login(s: TestServer, u: TestUser, deviceId?: string): Promise<TestUser> {
   const res = await s.request('POST', '/_matrix/client/v3/login', {
-    body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: u.userId }, password: u.password },
+    body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: u.userId }, password: u.password, device_id: deviceId },
   });
   assert.equal(res.status, 200, JSON.stringify(res.body));
   return { ...u, accessToken: res.body.access_token, deviceId: res.body.device_id };
@@ -166,6 +166,39 @@ describeEachDatabase('e2ee device lists and sync fields', ({ server }) => {
       body: { one_time_keys: { [alice.userId]: { [second.deviceId]: 'signed_curve25519' } } },
     });
     assert.deepEqual(claim.body.one_time_keys, {});
+  });
+
+  it('key counts in /sync follow uploads and claims, and a re-created device ID starts from nothing', async () => {
+    // The counts are served from memory: every write must reach the next sync.
+    const second = await login(server(), alice, 'REUSEDDEVICE');
+    const dev = new TestDevice(second);
+    await dev.upload(server(), { device_keys: dev.deviceKeys(), one_time_keys: dev.oneTimeKeys(2), fallback_keys: dev.fallbackKey() });
+    const since = (await initialSync(server(), second)).next_batch;
+    const counts = async () => {
+      const body = await incrementalSync(server(), second, since, 0);
+      return { otk: body.device_one_time_keys_count, fallback: body.device_unused_fallback_key_types };
+    };
+    assert.deepEqual(await counts(), { otk: { signed_curve25519: 2 }, fallback: ['signed_curve25519'] });
+    const claim = () =>
+      server().request('POST', '/_matrix/client/v3/keys/claim', {
+        token: bob.accessToken,
+        body: { one_time_keys: { [alice.userId]: { [second.deviceId]: 'signed_curve25519' } } },
+      });
+    await claim();
+    assert.deepEqual(await counts(), { otk: { signed_curve25519: 1 }, fallback: ['signed_curve25519'] });
+    await claim();
+    await claim(); // no one-time key left: the fallback key is handed out and marked used
+    assert.deepEqual(await counts(), { otk: { signed_curve25519: 0 }, fallback: [] });
+    await dev.upload(server(), { one_time_keys: dev.oneTimeKeys(3, 'BBBB'), fallback_keys: dev.fallbackKey('FB2') });
+    assert.deepEqual(await counts(), { otk: { signed_curve25519: 3 }, fallback: ['signed_curve25519'] });
+
+    await deleteDevice(server(), alice, second.deviceId);
+    const again = await login(server(), alice, 'REUSEDDEVICE');
+    const body = await initialSync(server(), again);
+    assert.deepEqual(body.device_one_time_keys_count, { signed_curve25519: 0 });
+    assert.deepEqual(body.device_unused_fallback_key_types, []);
+    await deleteDevice(server(), alice, again.deviceId);
+    await catchUp(bob);
   });
 
   it('deactivation removes every key of the account and the user becomes changed, then left', async () => {

@@ -41,6 +41,7 @@ export function wireSync(ctx: WiringContext, deps: SyncDeps): void {
         visibility: deps.visibility,
         ignoredUsers: personal.ignoredUsers,
         aggregations: deps.aggregations,
+        persister: rooms.persister,
       }),
       // After rooms: room account data of left rooms goes into their leave sections.
       new AccountDataSyncProvider(personal.accountDataStore, personal.accountData.changes),

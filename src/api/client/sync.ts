@@ -5,6 +5,9 @@ import type { Filter } from '../../core/filter.ts';
 import type { Router } from '../router.ts';
 import type { SyncService } from '../../services/sync/sync-service.ts';
 import { compileSyncFilter } from '../../services/sync/sync-filter.ts';
+import type { WaitSignal } from '../../services/streams/notifier.ts';
+import type { SyncFilter } from '../../services/sync/types.ts';
+import { LruCache } from '../../util/lru.ts';
 
 const SyncQuery = Type.Object(
   {
@@ -25,7 +28,38 @@ export interface SyncRouteDeps {
   setPresence?(userId: string, presence: 'online' | 'offline' | 'unavailable'): Promise<void>;
 }
 
+/** Compiled filters kept: clients send the same filter (usually by ID) with every /sync. */
+const FILTER_CACHE_SIZE = 2_000;
+
 export function syncRoutes(r: Router, deps: SyncRouteDeps): void {
+  // Stored filters never change (POST /filter only creates), so a filter ID or a JSON filter
+  // compiles to the same SyncFilter every time.
+  const filters = new LruCache<string, SyncFilter>(FILTER_CACHE_SIZE);
+  const noFilter = compileSyncFilter({});
+  const filterFor = async (userId: string, param: string | undefined): Promise<SyncFilter> => {
+    if (param === undefined) return noFilter;
+    const inline = param.trim().startsWith('{');
+    const key = inline ? param : `${userId}\u0000${param}`;
+    const hit = filters.get(key);
+    if (hit) return hit;
+    let filter: Filter;
+    if (inline) {
+      try {
+        filter = JSON.parse(param) as Filter;
+      } catch {
+        throw new MatrixError('M_INVALID_PARAM', 'filter is not valid JSON');
+      }
+      if (!filter || typeof filter !== 'object' || Array.isArray(filter)) throw new MatrixError('M_INVALID_PARAM', 'filter must be an object');
+    } else if (deps.loadFilter) {
+      filter = await deps.loadFilter(userId, param);
+    } else {
+      throw new MatrixError('M_NOT_FOUND', 'Unknown filter');
+    }
+    const compiled = compileSyncFilter(filter);
+    filters.set(key, compiled);
+    return compiled;
+  };
+
   // GET /_matrix/client/v3/sync
   r.route({
     method: 'GET',
@@ -33,34 +67,45 @@ export function syncRoutes(r: Router, deps: SyncRouteDeps): void {
     auth: 'guest',
     query: SyncQuery,
     handler: async ({ query, requester, reply }) => {
-      let filter: Filter = {};
-      if (query.filter !== undefined) {
-        if (query.filter.trim().startsWith('{')) {
-          try {
-            filter = JSON.parse(query.filter) as Filter;
-          } catch {
-            throw new MatrixError('M_INVALID_PARAM', 'filter is not valid JSON');
-          }
-          if (!filter || typeof filter !== 'object' || Array.isArray(filter)) throw new MatrixError('M_INVALID_PARAM', 'filter must be an object');
-        } else if (deps.loadFilter) {
-          filter = await deps.loadFilter(requester.userId, query.filter);
-        } else {
-          throw new MatrixError('M_NOT_FOUND', 'Unknown filter');
-        }
-      }
+      const filter = await filterFor(requester.userId, query.filter);
       if (query.set_presence && deps.setPresence) await deps.setPresence(requester.userId, query.set_presence);
-      const abort = new AbortController();
-      // The response closing before we answered means the client went away.
-      reply.raw.on('close', () => abort.abort());
+      const gone = new ClientGone();
+      // The response closing before we answered means the client went away ('close' also fires
+      // after a normal answer: nothing is waiting then).
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) gone.abort();
+      });
       return deps.sync.sync({
         userId: requester.userId,
         deviceId: requester.deviceId,
         since: query.since,
         timeoutMs: query.timeout ?? 0,
         fullState: query.full_state ?? false,
-        filter: compileSyncFilter(filter),
-        signal: abort.signal,
+        filter,
+        signal: gone,
       });
     },
   });
+}
+
+/** The one-listener cancellation signal a parked /sync waits on (cheaper than an AbortController). */
+class ClientGone implements WaitSignal {
+  aborted = false;
+  private listener: { handleEvent(): void } | undefined;
+
+  addEventListener(_type: 'abort', listener: { handleEvent(): void }): void {
+    this.listener = listener;
+  }
+
+  removeEventListener(_type: 'abort', listener: { handleEvent(): void }): void {
+    if (this.listener === listener) this.listener = undefined;
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const l = this.listener;
+    this.listener = undefined;
+    l?.handleEvent();
+  }
 }

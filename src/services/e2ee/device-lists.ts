@@ -41,10 +41,19 @@ export class DeviceListService {
   private readonly changes: ChangeTracker;
   /** Per room: the last position a membership changed. */
   private readonly membershipChanges: ChangeTracker;
+  private readonly deviceChangeListeners: Array<(userId: string) => void> = [];
 
   constructor(private readonly deps: DeviceListDeps) {
     this.changes = new ChangeTracker(deps.positions.current);
     this.membershipChanges = new ChangeTracker(deps.positions.current);
+  }
+
+  /**
+   * Called after every device change of a user has committed (or failed), whatever its cause:
+   * caches of per-device data (key counts) forget the user's devices then.
+   */
+  onDeviceChange(listener: (userId: string) => void): void {
+    this.deviceChangeListeners.push(listener);
   }
 
   /** The write path tells us about every persisted membership event. */
@@ -68,6 +77,7 @@ export class DeviceListService {
     } finally {
       // Unused when nothing changed: a harmless gap in the sequence.
       this.deps.positions.release(reservation);
+      for (const l of this.deviceChangeListeners) l(userId);
     }
     if (!changed) return;
     this.changes.markChanged(PUBLIC, reservation.position);
@@ -97,6 +107,8 @@ export class DeviceListService {
    */
   async queryChanges(userId: string, memberships: readonly Membership[], from: number, to: number): Promise<DeviceListChanges> {
     if (to <= from) return { changed: [], left: [] };
+    // The common case (a woken sync for a message): nothing to look at, decided without allocating.
+    if (!this.changes.changedSince(PUBLIC, from) && !this.changes.changedSince(userId, from) && !this.membershipMayMatter(memberships, from, to)) return { changed: [], left: [] };
     const ownChanges = memberships.filter((m) => m.stream_pos > from && m.stream_pos <= to);
     const roomsJoinedNow = new Set(ownChanges.filter((m) => m.membership === 'join').map((m) => m.room_id));
     const roomsLeftNow = ownChanges.filter((m) => m.membership === 'leave' || m.membership === 'ban').map((m) => m.room_id);
@@ -133,5 +145,15 @@ export class DeviceListService {
     for (const u of maybeChanged) if (sharing.has(u)) changed.add(u);
     const left = [...maybeLeft].filter((u) => !sharing.has(u) && !changed.has(u));
     return { changed: [...changed].sort(), left: left.sort() };
+  }
+
+  /** True if the user joined, left or was banned in (from, to], or a member of one of their rooms changed after `from`. */
+  private membershipMayMatter(memberships: readonly Membership[], from: number, to: number): boolean {
+    for (const m of memberships) {
+      const own = m.stream_pos > from && m.stream_pos <= to;
+      if (own && (m.membership === 'join' || m.membership === 'leave' || m.membership === 'ban')) return true;
+      if (m.membership === 'join' && this.membershipChanges.changedSince(m.room_id, from)) return true;
+    }
+    return false;
   }
 }

@@ -9,6 +9,7 @@ import type { DB } from '../../storage/schema/index.ts';
 import type { E2eKeyStore } from '../../storage/stores/e2e-keys.ts';
 import { parseDeviceKeys, parseOneTimeKeys, type ParsedKey } from './key-format.ts';
 import type { DeviceListService } from './device-lists.ts';
+import { KeyCountsCache } from './key-counts.ts';
 
 export interface KeyUploadRequest {
   device_keys?: Record<string, unknown>;
@@ -24,11 +25,19 @@ export interface KeyUploadResult {
 export interface KeyUploadDeps {
   db: Kysely<DB>;
   keys: E2eKeyStore;
-  deviceLists: Pick<DeviceListService, 'recordDeviceChange'>;
+  deviceLists: Pick<DeviceListService, 'recordDeviceChange' | 'onDeviceChange'>;
 }
 
 export class KeyUploadService {
-  constructor(private readonly deps: KeyUploadDeps) {}
+  /** What every /sync reports; invalidated after each write that changes it. */
+  private readonly counts: KeyCountsCache;
+
+  constructor(private readonly deps: KeyUploadDeps) {
+    this.counts = new KeyCountsCache(deps.keys);
+    // Claims (POST /keys/claim) take keys; device deletion removes them with the device.
+    deps.keys.onKeyClaimed((userId, deviceId) => this.counts.invalidate(userId, deviceId));
+    deps.deviceLists.onDeviceChange((userId) => this.counts.invalidateUser(userId));
+  }
 
   /**
    * Stores what a device uploads. Device keys must be the caller's, for this device, and
@@ -49,19 +58,27 @@ export class KeyUploadService {
     };
     // New device keys are announced in the same transaction that stores them; uploads of
     // one-time and fallback keys alone (the frequent case) concern nobody else.
-    if (deviceKeys) await this.deps.deviceLists.recordDeviceChange(userId, write);
-    else await this.deps.db.transaction().execute(write);
-    return { one_time_key_counts: await this.countOneTimeKeys(userId, deviceId) };
+    try {
+      if (deviceKeys) await this.deps.deviceLists.recordDeviceChange(userId, write);
+      else await this.deps.db.transaction().execute(write);
+    } finally {
+      // After commit (or rollback): the next read sees the new counts.
+      if (oneTimeKeys.length > 0 || latestFallback.length > 0) this.counts.invalidate(userId, deviceId);
+    }
+    return { one_time_key_counts: { ...(await this.countOneTimeKeys(userId, deviceId)) } };
   }
 
-  /** Unclaimed one-time keys per algorithm (signed_curve25519 always present, as in Synapse). */
+  /**
+   * Unclaimed one-time keys per algorithm (signed_curve25519 always present, as in Synapse).
+   * The object is shared with other readers (frozen): copy it to change it.
+   */
   async countOneTimeKeys(userId: string, deviceId: string): Promise<Record<string, number>> {
-    return { signed_curve25519: 0, ...(await this.deps.keys.countOneTimeKeys(userId, deviceId)) };
+    return (await this.counts.get(userId, deviceId)).oneTimeKeys;
   }
 
-  /** Algorithms of the device's fallback keys that have not been handed out yet. */
-  unusedFallbackKeyTypes(userId: string, deviceId: string): Promise<string[]> {
-    return this.deps.keys.unusedFallbackAlgorithms(userId, deviceId);
+  /** Algorithms of the device's fallback keys that have not been handed out yet (frozen, shared). */
+  async unusedFallbackKeyTypes(userId: string, deviceId: string): Promise<string[]> {
+    return (await this.counts.get(userId, deviceId)).unusedFallbackTypes as string[];
   }
 
   /** Stores the device keys; false if they were already stored as they are. */

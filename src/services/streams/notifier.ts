@@ -4,19 +4,82 @@
 // so a woken reader always finds what it was woken for.
 import type { StreamPositions } from './positions.ts';
 
+/**
+ * What a waiter needs of a cancellation signal. An AbortSignal fits; /sync uses a lighter one
+ * (an AbortSignal per request, aborted with a DOMException, costs more than the wake-up itself).
+ */
+export interface WaitSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: { handleEvent(): void }, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: { handleEvent(): void }): void;
+}
+
 export interface Waiter {
   /** Resolves with true when woken, false on timeout or abort. */
-  wait(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  wait(timeoutMs: number, signal?: WaitSignal): Promise<boolean>;
   cancel(): void;
 }
 
-interface WaiterState {
-  woken: boolean;
-  resolve?: (woken: boolean) => void;
+/**
+ * One registered reader. A class rather than closures: a long-poll creates one per wake-up,
+ * and the bundle names every closure it creates (keepNames), which showed in profiles.
+ */
+class UserWaiter implements Waiter {
+  woken = false;
+  private resolve: ((woken: boolean) => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private signal: WaitSignal | undefined;
+
+  constructor(
+    private readonly notifier: Notifier,
+    private readonly userId: string,
+  ) {}
+
+  wait(timeoutMs: number, signal?: WaitSignal): Promise<boolean> {
+    if (this.woken || signal?.aborted || timeoutMs <= 0) {
+      this.cancel();
+      return Promise.resolve(this.woken);
+    }
+    return new Promise<boolean>((resolve) => {
+      this.resolve = resolve;
+      this.timer = setTimeout(finishWaiter, timeoutMs, this, false);
+      this.signal = signal;
+      signal?.addEventListener('abort', this, { once: true });
+    });
+  }
+
+  /** The signal's abort listener (an EventListener object, so no closure is needed). */
+  handleEvent(): void {
+    this.finish(false);
+  }
+
+  wake(): void {
+    this.woken = true;
+    this.finish(true);
+  }
+
+  finish(woken: boolean): void {
+    const resolve = this.resolve;
+    if (!resolve) return;
+    this.resolve = undefined;
+    clearTimeout(this.timer);
+    this.signal?.removeEventListener('abort', this);
+    this.signal = undefined;
+    this.cancel();
+    resolve(woken);
+  }
+
+  cancel(): void {
+    this.notifier.remove(this.userId, this);
+  }
+}
+
+function finishWaiter(waiter: UserWaiter, woken: boolean): void {
+  waiter.finish(woken);
 }
 
 export class Notifier {
-  private readonly waiters = new Map<string, Set<WaiterState>>();
+  private readonly waiters = new Map<string, Set<UserWaiter>>();
   private pending: Array<{ position: number; userIds: Iterable<string> }> = [];
 
   constructor(private readonly positions: StreamPositions) {
@@ -28,36 +91,19 @@ export class Notifier {
    * then wait: anything that happens in between wakes the waiter immediately.
    */
   waiterFor(userId: string): Waiter {
-    const state: WaiterState = { woken: false };
+    const waiter = new UserWaiter(this, userId);
     let set = this.waiters.get(userId);
     if (!set) this.waiters.set(userId, (set = new Set()));
-    set.add(state);
-    const remove = () => {
-      const s = this.waiters.get(userId);
-      s?.delete(state);
-      if (s && s.size === 0) this.waiters.delete(userId);
-    };
-    return {
-      wait: (timeoutMs, signal) =>
-        new Promise<boolean>((resolve) => {
-          if (state.woken || signal?.aborted || timeoutMs <= 0) {
-            remove();
-            return resolve(state.woken);
-          }
-          const finish = (woken: boolean) => {
-            clearTimeout(timer);
-            signal?.removeEventListener('abort', onAbort);
-            remove();
-            state.resolve = undefined;
-            resolve(woken);
-          };
-          const onAbort = () => finish(false);
-          const timer = setTimeout(() => finish(false), timeoutMs);
-          signal?.addEventListener('abort', onAbort, { once: true });
-          state.resolve = finish;
-        }),
-      cancel: remove,
-    };
+    set.add(waiter);
+    return waiter;
+  }
+
+  /** Unregisters a waiter (woken, timed out, aborted or cancelled). */
+  remove(userId: string, waiter: UserWaiter): void {
+    const set = this.waiters.get(userId);
+    if (!set) return;
+    set.delete(waiter);
+    if (set.size === 0) this.waiters.delete(userId);
   }
 
   /** Wake these users once `position` is visible. */
@@ -82,10 +128,7 @@ export class Notifier {
     for (const userId of userIds) {
       const set = this.waiters.get(userId);
       if (!set) continue;
-      for (const state of set) {
-        state.woken = true;
-        state.resolve?.(true);
-      }
+      for (const waiter of set) waiter.wake();
     }
   }
 }

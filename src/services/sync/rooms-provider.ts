@@ -12,6 +12,8 @@ import { relatedIdsOf, toClientEvent, type ClientEvent } from '../rooms/client-e
 import type { SyncContext, SyncProvider, SyncResponse } from './types.ts';
 import type { VisibilityFilter } from '../rooms/visibility.ts';
 import type { RelationAggregator } from '../rooms/aggregations.ts';
+import type { EventPersister } from '../rooms/persist.ts';
+import { TimelineMemo, type RoomTimelineSlice } from './timeline-memo.ts';
 
 export interface RoomsProviderDeps {
   events: Pick<EventStore, 'roomTimelineDesc' | 'roomTimelineRefsDesc' | 'roomsWithEventsBetween'>;
@@ -23,6 +25,8 @@ export interface RoomsProviderDeps {
   visibility: Pick<VisibilityFilter, 'filterEventsForUser'>;
   ignoredUsers(userId: string): Promise<ReadonlySet<string>>;
   aggregations?: Pick<RelationAggregator, 'bundleAggregations'>;
+  /** The write path: each served event's position tells which rooms have news (no query). */
+  persister?: Pick<EventPersister, 'onPersisted'>;
 }
 
 const STRIPPED_STATE_TYPES = ['m.room.create', 'm.room.join_rules', 'm.room.name', 'm.room.avatar', 'm.room.canonical_alias', 'm.room.encryption', 'm.room.topic'];
@@ -31,13 +35,30 @@ export const positionToken = (pos: number): string => `s${pos}`;
 
 export class RoomsSyncProvider implements SyncProvider {
   readonly name = 'rooms';
-  constructor(private readonly deps: RoomsProviderDeps) {}
+  private readonly memo = new TimelineMemo((roomId, from, to, limit) => this.readTimeline(roomId, from, to, limit));
+  /** Per room: the position of its newest served event persisted by this process. */
+  private readonly lastEventAt = new Map<string, number>();
+  /**
+   * Events at or below this position may predate the subscription (set by the first sync: every
+   * event it can see was persisted before it ran). Unset without a persister: always query.
+   */
+  private trackedAfter: number | undefined;
+
+  constructor(private readonly deps: RoomsProviderDeps) {
+    // Listeners run right after the positions are released, before any other code: a sync that
+    // sees a position also sees its room here.
+    deps.persister?.onPersisted((event) => {
+      if (event.streamPos !== null && event.streamPos !== undefined && (this.lastEventAt.get(event.roomId) ?? 0) < event.streamPos) {
+        this.lastEventAt.set(event.roomId, event.streamPos);
+      }
+    });
+  }
 
   async contribute(ctx: SyncContext, from: number | null, to: number, response: SyncResponse): Promise<void> {
     const memberships = ctx.memberships;
     const ignored = await this.deps.ignoredUsers(ctx.userId);
     const joined = memberships.filter((m) => m.membership === 'join' && ctx.filter.roomAllowed(m.room_id));
-    const withEvents = from === null ? null : await this.deps.events.roomsWithEventsBetween(joined.map((m) => m.room_id), from, to);
+    const withEvents = from === null ? null : await this.roomsWithEvents(ctx, joined, from, to);
 
     for (const m of joined) {
       if (m.stream_pos > to) continue;
@@ -63,9 +84,28 @@ export class RoomsSyncProvider implements SyncProvider {
     }
   }
 
+  /** The rooms among `joined` with events in (from, to]. */
+  private async roomsWithEvents(ctx: SyncContext, joined: ReadonlyArray<{ room_id: string }>, from: number, to: number): Promise<ReadonlySet<string>> {
+    if (this.deps.persister && this.trackedAfter === undefined) this.trackedAfter = ctx.current;
+    if (this.trackedAfter === undefined || from < this.trackedAfter) return this.deps.events.roomsWithEventsBetween(joined.map((m) => m.room_id), from, to);
+    const found = new Set<string>();
+    const unsure: string[] = [];
+    for (const { room_id } of joined) {
+      const last = this.lastEventAt.get(room_id);
+      if (last === undefined || last <= from) continue;
+      // The newest event is in the range: so is an event. A newer one than `to` says nothing.
+      if (last <= to) found.add(room_id);
+      else unsure.push(room_id);
+    }
+    if (unsure.length > 0) for (const r of await this.deps.events.roomsWithEventsBetween(unsure, from, to)) found.add(r);
+    return found;
+  }
+
   private async joinedRoom(ctx: SyncContext, roomId: string, from: number | null, to: number, joinedAt: number, ignored: ReadonlySet<string>): Promise<void> {
     const versionId = (await this.deps.writer.versionOf(roomId))?.id;
-    const { timeline, limited, stateAtStart } = await this.timeline(ctx, roomId, from, to, joinedAt, ignored);
+    const { timeline, limited, first } = await this.timeline(ctx, roomId, from, to, joinedAt, ignored);
+    // A woken incremental sync (few new events, no lazy loading) needs no state at all.
+    const stateAtStart = from === null || ctx.fullState || limited || ctx.filter.lazyLoadMembers ? await this.stateAtStart(roomId, first, to) : new Map<string, string>();
     let stateEvents: StoredEvent[] = [];
     if (from === null || ctx.fullState) {
       stateEvents = await this.eventsOf(stateAtStart);
@@ -116,8 +156,8 @@ export class RoomsSyncProvider implements SyncProvider {
 
   private async leftRoom(ctx: SyncContext, roomId: string, from: number | null, leftAt: number, response: SyncResponse, ignored: ReadonlySet<string>): Promise<void> {
     const versionId = (await this.deps.writer.versionOf(roomId))?.id;
-    const { timeline, limited, stateAtStart } = await this.timeline(ctx, roomId, from, leftAt, Number.MAX_SAFE_INTEGER, ignored);
-    const stateEvents = from === null || limited ? await this.eventsOf(stateAtStart) : [];
+    const { timeline, limited, first } = await this.timeline(ctx, roomId, from, leftAt, Number.MAX_SAFE_INTEGER, ignored);
+    const stateEvents = from === null || limited ? await this.eventsOf(await this.stateAtStart(roomId, first, leftAt)) : [];
     const related = await this.deps.reader.getEvents(relatedIdsOf([...timeline, ...stateEvents]));
     const opts = { omitRoomId: true, requester: { userId: ctx.userId, deviceId: ctx.deviceId }, related, roomVersionId: versionId };
     response.rooms.leave[roomId] = {
@@ -134,17 +174,27 @@ export class RoomsSyncProvider implements SyncProvider {
    */
   private async timeline(ctx: SyncContext, roomId: string, from: number | null, to: number, visibleFrom: number, ignored: ReadonlySet<string>) {
     const limit = ctx.filter.timelineLimit;
-    const refs = await this.deps.events.roomTimelineRefsDesc(roomId, from ?? 0, to, limit + 1);
-    const limited = refs.length > limit;
-    let events = (await this.deps.reader.fromRefs(refs.slice(0, limit))).reverse();
-    if (events.length > 0 && events[0].streamPos! < visibleFrom) events = await this.deps.visibility.filterEventsForUser(ctx.userId, events);
+    // Initial syncs differ per user (join positions); only incremental ones share reads.
+    const slice = from === null ? await this.readTimeline(roomId, 0, to, limit) : await this.memo.get(roomId, from, to, limit, ctx.current);
+    let events: readonly StoredEvent[] = slice.events;
+    if (events.length > 0 && events[0].streamPos! < visibleFrom) events = await this.deps.visibility.filterEventsForUser(ctx.userId, [...events]);
     const timeline = events.filter(
       (e) =>
         !(ignored.has(e.pdu.sender) && e.pdu.state_key === undefined) &&
         ctx.filter.timelineAllows({ type: e.pdu.type, sender: e.pdu.sender, room_id: roomId, content: e.pdu.content }),
     );
-    const stateAtStart = events.length > 0 ? await this.stateBefore(events[0]) : await this.stateAt(roomId, to);
-    return { timeline, limited, stateAtStart };
+    return { timeline, limited: slice.limited, first: events[0] as StoredEvent | undefined };
+  }
+
+  /** The state before the timeline's first event (`first`), or at `to` for an empty timeline. */
+  private stateAtStart(roomId: string, first: StoredEvent | undefined, to: number): Promise<StateMap> {
+    return first ? this.stateBefore(first) : this.stateAt(roomId, to);
+  }
+
+  private async readTimeline(roomId: string, from: number, to: number, limit: number): Promise<RoomTimelineSlice> {
+    const refs = await this.deps.events.roomTimelineRefsDesc(roomId, from, to, limit + 1);
+    const events = (await this.deps.reader.fromRefs(refs.slice(0, limit))).reverse();
+    return { events, limited: refs.length > limit };
   }
 
   /** State of the room just before `ev`. */

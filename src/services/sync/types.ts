@@ -43,6 +43,8 @@ export interface SyncContext {
   /** The parsed filter (see core/filter.ts); providers read the parts that concern them. */
   filter: SyncFilter;
   fullState: boolean;
+  /** The newest visible position when the sync started building (the batch may end earlier). */
+  current: number;
   /** Returns the joined room's section, creating an empty one if the room had no other update. */
   joinedRoom(roomId: string): JoinedRoomSync;
 }

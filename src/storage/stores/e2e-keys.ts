@@ -20,10 +20,20 @@ export interface ClaimedKey {
 }
 
 export class E2eKeyStore {
+  private readonly claimListeners: Array<(userId: string, deviceId: string) => void> = [];
+
   constructor(
     private readonly db: Kysely<DB>,
     private readonly engine: Engine,
   ) {}
+
+  /**
+   * Called after a claim took (or marked used) a key of the device. Claims are single statements
+   * outside any transaction, so the change has committed when this runs (key counts cache).
+   */
+  onKeyClaimed(listener: (userId: string, deviceId: string) => void): void {
+    this.claimListeners.push(listener);
+  }
 
   async getDeviceKeys(userId: string, deviceId: string, trx: Kysely<DB> = this.db): Promise<string | undefined> {
     const row = await trx.selectFrom('e2e_device_keys').select('key_json').where('user_id', '=', userId).where('device_id', '=', deviceId).executeTakeFirst();
@@ -114,6 +124,7 @@ export class E2eKeyStore {
       )
       .returning(['algorithm', 'key_id', 'key_json'])
       .execute();
+    if (rows.length > 0) for (const l of this.claimListeners) l(userId, deviceId);
     return rows[0];
   }
 
@@ -144,6 +155,7 @@ export class E2eKeyStore {
       .where('algorithm', '=', algorithm)
       .returning(['algorithm', 'key_id', 'key_json'])
       .execute();
+    if (rows.length > 0) for (const l of this.claimListeners) l(userId, deviceId);
     return rows[0];
   }
 
