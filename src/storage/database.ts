@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import type { DB } from './schema/index.ts';
 import { LruCache } from '../util/lru.ts';
 import { SqliteCheckpointer } from './sqlite-checkpointer.ts';
+import { registerSqliteConnection } from './prepared.ts';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -55,6 +56,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const checkpointer = path === ':memory:' ? undefined : new SqliteCheckpointer(path);
     if (checkpointer) sqlite.pragma('wal_autocheckpoint = 0');
     const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    registerSqliteConnection(db, sqlite);
     return {
       db,
       engine: 'sqlite',
