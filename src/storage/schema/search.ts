@@ -4,7 +4,7 @@
 // - PostgreSQL: a plain table keyed by `event_nid` with a GIN index on
 //   to_tsvector('simple', value).
 // All queries on it are written in src/storage/stores/search.ts, per engine.
-// `event_search_pending` (migration 0130): rows staged by sends on SQLite, moved into
+// `event_search_pending` (migration 0130_send_path_tables): rows staged by sends on SQLite, moved into
 // `event_search` in batches (see that migration for why).
 
 export interface SearchTables {
