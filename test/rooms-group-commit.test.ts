@@ -112,6 +112,36 @@ describeEachDatabase('rooms: concurrent sends (group commit)', ({ server }) => {
     assert.deepEqual(seen, added.map((e) => e.eventId), 'sync delivers every send once, in stream order');
   });
 
+  it('answers retried transaction IDs with their first event, in a batch with new sends and after leaving', async () => {
+    // Repeats are detected by the transaction's unique key, not by a lookup before the send:
+    // a repeat fails its batch, the batch is retried one event at a time, and only the repeat
+    // is answered from the first send.
+    const first = await Promise.all([0, 1, 2].map((i) => send(users[2], `retry${i}`, `retry ${i}`)));
+    for (const res of first) assert.equal(res.status, 200, JSON.stringify(res.body));
+    const before = (await storedEvents()).length;
+    const mixed = await Promise.all([
+      send(users[3], 'fresh0', 'fresh 0'),
+      send(users[2], 'retry1', 'retry 1'),
+      send(users[4], 'fresh1', 'fresh 1'),
+      send(users[2], 'retry2', 'retry 2'),
+      send(users[3], 'fresh2', 'fresh 2'),
+    ]);
+    for (const res of mixed) assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(mixed[1].body.event_id, first[1].body.event_id);
+    assert.equal(mixed[3].body.event_id, first[2].body.event_id);
+    const added = (await storedEvents()).slice(before);
+    assert.deepEqual(new Set(added.map((e) => e.eventId)), new Set([mixed[0], mixed[2], mixed[4]].map((r) => r.body.event_id)));
+
+    // A retry after its sender left the room still gets the event it created, not a 403.
+    const leave = await server().request('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/leave`, { token: users[2].accessToken, body: {} });
+    assert.equal(leave.status, 200, JSON.stringify(leave.body));
+    const late = await send(users[2], 'retry0', 'retry 0');
+    assert.equal(late.status, 200, JSON.stringify(late.body));
+    assert.equal(late.body.event_id, first[0].body.event_id);
+    const rejoin = await server().request('POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, { token: users[2].accessToken, body: {} });
+    assert.equal(rejoin.status, 200, JSON.stringify(rejoin.body));
+  });
+
   it('keeps state events and messages in order when they are sent together', async () => {
     const before = (await storedEvents()).length;
     const topic = server().request('PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.topic`, {

@@ -214,6 +214,18 @@ describeEachDatabase('search: room events', ({ server }) => {
     assert.equal(after.count, 0);
   });
 
+  it('forgets a message redacted before any search moved it into the index', async () => {
+    // On SQLite a send stages its index row (migration 0130); the redaction must drop it there.
+    const id = await say(server(), alice, roomA, 'fleeting narwhal remark');
+    const red = await server().request('PUT', `${room(roomA)}/redact/${encodeURIComponent(id)}/narwhal-redaction`, { token: alice.accessToken, body: {} });
+    assert.equal(red.status, 200, JSON.stringify(red.body));
+    const res = await search(server(), bob, { search_term: 'narwhal' });
+    assert.deepEqual(res.results, []);
+    assert.equal(res.count, 0);
+    const staged = await sql<{ n: number }>`SELECT count(*) AS n FROM event_search_pending`.execute(server().app.database.db);
+    assert.equal(Number(staged.rows[0].n), 0);
+  });
+
   it('applies history visibility: nothing before joining a "joined" room, nothing after leaving', async () => {
     const roomC = await createRoom(server(), alice);
     await setState(server(), alice, roomC, 'm.room.history_visibility', { history_visibility: 'joined' });

@@ -84,9 +84,14 @@ export function createHttpServer(options: HttpOptions): FastifyInstance {
     }
   });
 
-  app.addHook('onRequest', async (req, reply) => {
+  // Callback style rather than async: a hook on every request should not cost a promise.
+  app.addHook('onRequest', (req, reply, done) => {
     void reply.headers(CORS_HEADERS);
-    if (req.method === 'OPTIONS') return reply.code(204).send();
+    if (req.method === 'OPTIONS') {
+      void reply.code(204).send();
+      return;
+    }
+    done();
   });
 
   app.setNotFoundHandler((_req, reply) => {

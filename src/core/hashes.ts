@@ -7,7 +7,7 @@ import { redactEvent } from './redaction.ts';
 import type { RoomVersion } from './room-versions.ts';
 import type { PDU } from './pdu.ts';
 
-function sha256(text: string): Buffer {
+export function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
@@ -34,7 +34,11 @@ export function computeEventId(event: Record<string, unknown>, version: RoomVers
     if (typeof id !== 'string') throw new Error('room versions 1 and 2 carry event_id in the event');
     return id;
   }
-  const hash = computeReferenceHash(event, version);
+  return eventIdFromReferenceHash(computeReferenceHash(event, version), version);
+}
+
+/** The event ID of room versions 3+ from the event's reference hash. */
+export function eventIdFromReferenceHash(hash: Buffer, version: RoomVersion): string {
   return '$' + (version.eventIdFormat === 'v3' ? encodeBase64(hash) : encodeBase64Url(hash));
 }
 

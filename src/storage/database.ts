@@ -1,7 +1,18 @@
 // Opens the database: SQLite (better-sqlite3, WAL) or PostgreSQL (pg), behind one Kysely API.
 // Stores receive a `Database` and never know which engine is underneath, except through
 // `dialect.ts` for the few statements that differ.
-import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase as KyselySqliteDatabase } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  sql,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDatabase as KyselySqliteDatabase,
+  type SqliteDialectConfig,
+} from 'kysely';
 // Each engine's driver is loaded only when that engine is used (pg alone is several MB of
 // resident code and data that a SQLite server would carry for nothing).
 import type SqliteDatabase from 'better-sqlite3';
@@ -11,6 +22,7 @@ import { dirname } from 'node:path';
 import type { DB } from './schema/index.ts';
 import { LruCache } from '../util/lru.ts';
 import { SqliteCheckpointer } from './sqlite-checkpointer.ts';
+import { registerSqliteConnection } from './prepared.ts';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -54,7 +66,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     sqlite.pragma('cache_size = -16000');
     const checkpointer = path === ':memory:' ? undefined : new SqliteCheckpointer(path);
     if (checkpointer) sqlite.pragma('wal_autocheckpoint = 0');
-    const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
+    registerSqliteConnection(db, sqlite);
     return {
       db,
       engine: 'sqlite',
@@ -88,6 +101,30 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     return { db, engine: 'postgres', schema, close: () => db.destroy() };
   }
   throw new Error(`unsupported database URL (expected sqlite:PATH or postgres://…): ${url.replace(/:[^:@/]*@/, ':***@')}`);
+}
+
+/**
+ * Transactions take SQLite's write lock when they begin (BEGIN IMMEDIATE) rather than at their
+ * first write. A deferred transaction that reads first holds a snapshot of the WAL, and if the
+ * checkpointer's RESTART step (sqlite-checkpointer.ts) resets the WAL before that transaction's
+ * first write, the write fails at once with SQLITE_BUSY_SNAPSHOT — the busy timeout does not
+ * apply to an upgrade. Taking the lock at BEGIN waits (busy timeout) instead. There is one
+ * connection, so nothing else was going to write meanwhile anyway.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly config: SqliteDialectConfig) {
+    super(config);
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.config);
+  }
+}
+
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
 }
 
 /**

@@ -100,6 +100,31 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.equal(await insert.run(row('@t:x', 11)), 1);
     });
 
+    it('outside a transaction, waits for one that is open instead of reading its uncommitted rows', { skip: !reachable }, async () => {
+      // On SQLite prepared queries run directly on the one connection; while another task's
+      // transaction is open on it (awaiting between statements) they must not join it.
+      const insert = prepare(database.db, (db, r: ReturnType<typeof row>) => db.insertInto('receipts').values(r));
+      const count = prepare(database.db, (db, a: { user: string }) => db.selectFrom('receipts').select((eb) => eb.fn.countAll().as('n')).where('user_id', '=', a.user));
+      let inserted!: () => void;
+      const insertedInTrx = new Promise<void>((resolve) => (inserted = resolve));
+      let finish!: () => void;
+      const mayFinish = new Promise<void>((resolve) => (finish = resolve));
+      const trx = database.db.transaction().execute(async (t) => {
+        await insert.run(row('@w:x', 20), t);
+        inserted();
+        await mayFinish;
+        throw new Error('roll back');
+      });
+      await insertedInTrx;
+      const outside = count.executeTakeFirst({ user: '@w:x' });
+      const outsideWrite = insert.run(row('@w2:x', 21));
+      finish();
+      await assert.rejects(trx, /roll back/);
+      assert.equal(Number((await outside)!.n), 0);
+      assert.equal(await outsideWrite, 1);
+      assert.equal(Number((await count.executeTakeFirst({ user: '@w2:x' }))!.n), 1);
+    });
+
     it('refuses a builder that consumes an argument instead of binding it', { skip: !reachable }, async () => {
       const wrong = prepare(database.db, (db, a: { limit: number; user: string }) =>
         // The user is turned into SQL text here, so a second call would reuse the first user.

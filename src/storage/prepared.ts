@@ -13,7 +13,20 @@
 // which arguments are undefined — is part of the cache key, so a builder may branch on those
 // (`if (p.excluded.length > 0) q = q.where('sender', 'not in', p.excluded)`) and `in` lists of
 // any length work (one compiled variant per length in use).
+//
+// On SQLite a prepared query runs its statement directly on the better-sqlite3 connection,
+// synchronously, rather than through Kysely's executor (connection mutex, driver promises,
+// result objects): on the send path that executor cost more than SQLite itself. This is only
+// done when Kysely would run the statement on that same connection at once:
+// - inside a transaction of the query's database: SQLite has one connection, so the
+//   transaction's connection *is* it (and it must be inside BEGIN…COMMIT to be one);
+// - outside a transaction, when the connection is in no transaction: Kysely would take the
+//   free connection and run the statement to completion synchronously, exactly as here.
+// Outside a transaction while another task's transaction is open (it awaits between its
+// statements), a direct statement would see or join that transaction's uncommitted work, so
+// the query goes through Kysely, whose mutex makes it wait for the COMMIT, as before.
 import type { Compilable, CompiledQuery, Kysely } from 'kysely';
+import type { Database as SqliteConnection, Statement } from 'better-sqlite3';
 import type { DB } from './schema/index.ts';
 
 const MARK = '\u0000foyer-arg\u0000';
@@ -24,6 +37,16 @@ interface Compiled {
   query: CompiledQuery;
   /** For each parameter of `query`: where its value comes from (a constant when undefined). */
   slots: Array<{ name: string; index: number } | undefined>;
+  /** The statement on the SQLite connection, prepared on first direct use. */
+  stmt?: Statement;
+}
+
+/** The SQLite connection behind each Kysely instance that has one (registered by database.ts). */
+const sqliteConnections = new WeakMap<Kysely<DB>, SqliteConnection>();
+
+/** Lets prepared queries of `db` run directly on `connection`, its only connection. */
+export function registerSqliteConnection(db: Kysely<DB>, connection: SqliteConnection): void {
+  sqliteConnections.set(db, connection);
 }
 
 /** Placeholder for an argument: a marker string, or an array of them for an array argument. */
@@ -48,6 +71,8 @@ function shapeOf(args: Args): string {
 
 export class PreparedQuery<A extends Args, R> {
   private readonly variants = new Map<string, Compiled>();
+  /** The SQLite connection of `db`; undefined until looked up, null when there is none. */
+  private connection: SqliteConnection | null | undefined;
 
   /**
    * `db` compiles (its dialect decides the SQL); execution may use another handle of the same
@@ -60,29 +85,75 @@ export class PreparedQuery<A extends Args, R> {
 
   /** All rows. */
   async execute(args: A, on: Kysely<DB> = this.db): Promise<R[]> {
+    const direct = this.directOn(on);
+    if (direct) {
+      const { stmt, parameters } = this.statement(args, direct);
+      return stmt.reader ? (stmt.all(parameters) as R[]) : (stmt.run(parameters), []);
+    }
     const result = await on.executeQuery<R>(this.bind(args));
     return result.rows;
   }
 
   async executeTakeFirst(args: A, on: Kysely<DB> = this.db): Promise<R | undefined> {
+    const direct = this.directOn(on);
+    if (direct) {
+      const { stmt, parameters } = this.statement(args, direct);
+      if (stmt.reader) return stmt.get(parameters) as R | undefined;
+      stmt.run(parameters);
+      return undefined;
+    }
     const rows = await this.execute(args, on);
     return rows[0];
   }
 
   /** Rows changed by an insert, update or delete without `returning`. */
   async run(args: A, on: Kysely<DB> = this.db): Promise<number> {
+    const direct = this.directOn(on);
+    if (direct) {
+      const { stmt, parameters } = this.statement(args, direct);
+      if (stmt.reader) {
+        stmt.all(parameters);
+        return 0;
+      }
+      return stmt.run(parameters).changes;
+    }
     const result = await on.executeQuery<R>(this.bind(args));
     return Number(result.numAffectedRows ?? 0);
   }
 
+  /** The SQLite connection to run on directly, when that is what Kysely would do (see the top). */
+  private directOn(on: Kysely<DB>): SqliteConnection | undefined {
+    if (this.connection === null) return undefined;
+    if (this.connection === undefined) this.connection = sqliteConnections.get(this.db) ?? null;
+    const connection = this.connection;
+    if (!connection) return undefined;
+    // `on` is the query's own database or a transaction of it (a store never mixes databases).
+    if (on === this.db) return connection.inTransaction ? undefined : connection;
+    return on.isTransaction && connection.inTransaction ? connection : undefined;
+  }
+
+  private statement(args: A, connection: SqliteConnection): { stmt: Statement; parameters: unknown[] } {
+    const compiled = this.variant(args);
+    compiled.stmt ??= connection.prepare(compiled.query.sql);
+    return { stmt: compiled.stmt, parameters: this.parametersOf(compiled, args) };
+  }
+
   private bind(args: A): CompiledQuery<R> {
+    const compiled = this.variant(args);
+    return { ...compiled.query, parameters: this.parametersOf(compiled, args) } as CompiledQuery<R>;
+  }
+
+  private variant(args: A): Compiled {
     const shape = shapeOf(args);
     let compiled = this.variants.get(shape);
     if (!compiled) {
       compiled = this.compile(args);
       this.variants.set(shape, compiled);
     }
-    const { query, slots } = compiled;
+    return compiled;
+  }
+
+  private parametersOf({ query, slots }: Compiled, args: A): unknown[] {
     const parameters = new Array<unknown>(slots.length);
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i];
@@ -92,7 +163,7 @@ export class PreparedQuery<A extends Args, R> {
         parameters[i] = slot.index < 0 ? value : (value as unknown[])[slot.index];
       }
     }
-    return { ...query, parameters } as CompiledQuery<R>;
+    return parameters;
   }
 
   private compile(args: A): Compiled {

@@ -10,12 +10,23 @@
 // started when commits keep coming (two looks in a row) or when a change has waited
 // START_AFTER_MS (a lone write — SQLite itself would wait for 1000 pages). The worker exits on
 // its own once the WAL has been fully copied back and nothing new was written for IDLE_EXIT_MS.
+//
+// WAL growth: SQLite starts writing the WAL from its beginning again only when a transaction
+// begins after a checkpoint that copied *every* frame back. Under steady writes a PASSIVE
+// checkpoint never gets there (commits land while it copies), so the WAL grew without bound —
+// 300 MB after 3,000 messages, new file blocks on every commit. Once the WAL holds more than
+// restartFrames frames, the worker follows its PASSIVE pass with a RESTART one: it waits for the
+// writer to be between transactions, copies the few frames committed since the PASSIVE pass
+// and makes the next writer start over. The writer waits for that short step only (its busy
+// timeout), never for the bulk of the copy.
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { statSync } from 'node:fs';
 
 const IDLE_EXIT_MS = 30_000;
 const START_AFTER_MS = 10_000;
+/** WAL frames (page + 24 bytes each) after which the worker makes the writer restart the WAL: ~64 MB. */
+const RESTART_FRAMES = 16_384;
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -30,6 +41,7 @@ const tick = () => {
   try {
     // [busy, frames in the WAL, frames copied back]
     const r = db.pragma('wal_checkpoint(PASSIVE)')[0];
+    if (r.busy === 0 && r.log > workerData.restartFrames) db.pragma('wal_checkpoint(RESTART)');
     const settled = r.busy === 0 && r.log === r.checkpointed;
     if (!settled || r.log !== lastLog) quietSince = Date.now();
     lastLog = r.log;
@@ -69,14 +81,16 @@ export class SqliteCheckpointer {
   private readonly intervalMs: number;
   private readonly idleExitMs: number;
   private readonly startAfterMs: number;
+  private readonly restartFrames: number;
 
   constructor(
     private readonly path: string,
-    options: { intervalMs?: number; idleExitMs?: number; startAfterMs?: number; lookEveryMs?: number } = {},
+    options: { intervalMs?: number; idleExitMs?: number; startAfterMs?: number; lookEveryMs?: number; restartFrames?: number } = {},
   ) {
     this.intervalMs = options.intervalMs ?? 250;
     this.idleExitMs = options.idleExitMs ?? IDLE_EXIT_MS;
     this.startAfterMs = options.startAfterMs ?? START_AFTER_MS;
+    this.restartFrames = options.restartFrames ?? RESTART_FRAMES;
     this.driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.walPath = `${path}-wal`;
     // A WAL left by an earlier run counts as pending: it may hold frames not yet copied back.
@@ -119,7 +133,7 @@ export class SqliteCheckpointer {
       // The parent's flags (e.g. --import tsx) would load a TypeScript loader into a thread
       // that runs plain JavaScript.
       execArgv: [],
-      workerData: { path: this.path, intervalMs: this.intervalMs, idleExitMs: this.idleExitMs, driver: this.driver },
+      workerData: { path: this.path, intervalMs: this.intervalMs, idleExitMs: this.idleExitMs, restartFrames: this.restartFrames, driver: this.driver },
     });
     worker.unref();
     worker.on('message', (msg) => {

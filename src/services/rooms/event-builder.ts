@@ -2,8 +2,8 @@
 // extremities, depth, auth_events chosen by the auth rules, content hash, signature, and the
 // event ID (reference hash). Must run inside the room's write queue so prev_events are current.
 import type { SigningKey } from '../../core/signing.ts';
-import { signEvent } from '../../core/event-signing.ts';
-import { computeContentHash, computeEventId, roomIdFromCreateEvent } from '../../core/hashes.ts';
+import { signEventWithId } from '../../core/event-signing.ts';
+import { computeContentHash, roomIdFromCreateEvent } from '../../core/hashes.ts';
 import type { PDU, RoomEvent } from '../../core/pdu.ts';
 import { stateKeyOf } from '../../core/pdu.ts';
 import type { RoomVersion } from '../../core/room-versions.ts';
@@ -41,8 +41,7 @@ export class EventBuilder {
   /** Signs and hashes an unsigned PDU skeleton, returning the finished event. */
   finish(skeleton: Omit<PDU, 'hashes' | 'signatures'>, version: RoomVersion, roomId?: string): RoomEvent {
     const withHash = { ...skeleton, hashes: { sha256: computeContentHash(skeleton) } } as PDU;
-    const signed = signEvent(withHash, version, this.deps.serverName, this.deps.signingKey) as PDU;
-    const eventId = computeEventId(signed, version);
+    const { signed, eventId } = signEventWithId(withHash, version, this.deps.serverName, this.deps.signingKey);
     const rid = roomId ?? signed.room_id ?? (version.roomIdIsCreateEventHash ? roomIdFromCreateEvent(signed, version) : undefined);
     if (!rid) throw new Error('event has no room ID');
     return { eventId, roomId: rid, pdu: signed };

@@ -75,7 +75,8 @@ export interface PersistedListener {
  */
 export interface WriteHook<T = unknown> {
   prepare(event: RoomEvent, state: ReadonlyMap<string, StoredEvent>): Promise<T>;
-  write(prepared: T, trx: Kysely<DB>, streamPos: number): Promise<void>;
+  /** `stored`: the event as written (its nid is known once the event row is inserted). */
+  write(prepared: T, trx: Kysely<DB>, streamPos: number, stored: StoredEvent): Promise<void>;
 }
 
 export interface PersistDeps {
@@ -142,7 +143,9 @@ export class EventPersister {
 
     // 1. Size. Canonical JSON has the same bytes as JSON.stringify apart from key order, so
     //    the cheaper one measures it. Local events were hashed a moment ago by the builder.
-    if (Buffer.byteLength(JSON.stringify(pdu), 'utf8') > MAX_PDU_BYTES) throw new MatrixError('M_TOO_LARGE', 'Event is larger than 65536 bytes');
+    //    The text is also what a message's row stores.
+    const pduJson = JSON.stringify(pdu);
+    if (Buffer.byteLength(pduJson, 'utf8') > MAX_PDU_BYTES) throw new MatrixError('M_TOO_LARGE', 'Event is larger than 65536 bytes');
 
     // 2. Auth against the event's own auth events.
     const authEventsById = await reader.getEvents(pdu.auth_events);
@@ -205,10 +208,10 @@ export class EventPersister {
     let json: string;
     if (isStateEvent(pdu)) {
       const replaces = stateBefore.get(stateKeyOf(pdu.type, pdu.state_key!));
-      json = JSON.stringify(replaces ? { ...pdu, unsigned: { ...(pdu.unsigned ?? {}), replaces_state: replaces } } : pdu);
+      json = replaces ? JSON.stringify({ ...pdu, unsigned: { ...(pdu.unsigned ?? {}), replaces_state: replaces } }) : pduJson;
       if (replaces) event = { ...event, pdu: JSON.parse(json) };
     } else {
-      json = JSON.stringify(pdu);
+      json = pduJson;
     }
 
     const changesState = isStateEvent(pdu) && !rejected;
@@ -346,7 +349,7 @@ export class EventPersister {
       ({ state: newState, extremities: newExtremities } = await this.advancer.advance(stored, p.stateAfter, p.version, current, p.room, streamPos!, trx));
       const target = pdu.type === 'm.room.redaction' ? redactsOf(pdu) : undefined;
       if (target) await this.deps.events.markRedacted(target, event.eventId, trx);
-      for (let i = 0; i < this.writeHooks.length; i++) await this.writeHooks[i].write(p.hooks[i], trx, streamPos!);
+      for (let i = 0; i < this.writeHooks.length; i++) await this.writeHooks[i].write(p.hooks[i], trx, streamPos!, stored);
     }
     if (options.txn) {
       await this.deps.rooms.insertTxn({ user_id: options.txn.userId, device_id: options.txn.deviceId, txn_id: options.txn.txnId, event_id: event.eventId, room_id: event.roomId, created_ts: Date.now() }, trx);

@@ -4,7 +4,11 @@
 // Group commit: messages (non-state events) that are waiting in a room's queue together are
 // built as a chain (each one's only prev event is the one before) and written in ONE
 // transaction, since a commit costs more than the rows of a message. Only what is already
-// queued is batched, never by waiting, so a lone send is not delayed. Each event is checked
+// queued is batched, never by waiting on a timer, so a lone send is not delayed. "Already
+// queued" includes requests that have reached the server but not yet been read: on SQLite a
+// send runs start to end without yielding to I/O (statements are synchronous), so a group
+// starts only after the event loop has read the connections that are ready (setImmediate runs
+// after the poll phase); otherwise concurrent senders would each commit alone. Each event is checked
 // (auth, size) before it joins the batch, so a refused one fails alone; if the transaction
 // itself fails, the batch's events are retried one at a time so only the culprit fails.
 import { MatrixError } from '../../core/errors.ts';
@@ -25,6 +29,11 @@ interface PendingSend {
   options: SendOptions;
   resolve(result: PersistResult): void;
   reject(err: unknown): void;
+}
+
+/** Resolves after the event loop has handled the I/O that is ready now (see the top). */
+function afterPendingIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 export class RoomWriter {
@@ -69,7 +78,7 @@ export class RoomWriter {
         return;
       }
       const group: PendingSend[] = [{ draft, options, resolve, reject }];
-      this.run(roomId, () => this.flush(roomId, version, group));
+      this.run(roomId, () => afterPendingIo().then(() => this.flush(roomId, version, group)));
       // After `run`, which closes any earlier open group: this one stays open until it starts.
       this.open.set(roomId, group);
     });

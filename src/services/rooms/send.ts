@@ -41,11 +41,13 @@ export class RoomSender {
 
   /** `originServerTs`: timestamp massaging, for application services only (the route decides). */
   async sendMessage(requester: SendRequester, roomId: string, type: string, content: Record<string, unknown>, txnId: string, opts: { originServerTs?: number } = {}): Promise<string> {
-    const previous = await this.deps.rooms.findTxn(requester.userId, requester.deviceId, txnId);
-    if (previous) return previous.event_id;
-    checkContent(content);
-    for (const validate of this.messageValidators) await validate(roomId, requester.userId, type, content);
+    // No lookup of the transaction ID first: a repeat is rare (a client retrying), and the
+    // event's transaction records it in event_txns under a unique key, so a repeat fails
+    // there and is answered below with the first event. A lookup on every send cost more
+    // than the rest of this method.
     try {
+      checkContent(content);
+      for (const validate of this.messageValidators) await validate(roomId, requester.userId, type, content);
       const result = await this.deps.writer.send(
         roomId,
         { type, sender: requester.userId, content, origin_server_ts: opts.originServerTs },
@@ -53,7 +55,7 @@ export class RoomSender {
       );
       return result.event.eventId;
     } catch (err) {
-      // A concurrent request with the same transaction ID won the race: answer with its event.
+      // An earlier or concurrent request with the same transaction ID: answer with its event.
       const raced = await this.deps.rooms.findTxn(requester.userId, requester.deviceId, txnId);
       if (raced) return raced.event_id;
       throw err;

@@ -56,7 +56,7 @@ export interface RoomEventsResults {
 }
 
 export interface RoomEventSearchDeps {
-  store: Pick<SearchStore, 'search' | 'count'>;
+  store: Pick<SearchStore, 'search' | 'count' | 'flushPending'>;
   rooms: Pick<RoomStore, 'roomsOfUser' | 'isForgotten'>;
   events: Pick<EventStore, 'roomTimelineDesc' | 'roomTimelineAsc'>;
   reader: Pick<EventReader, 'getEvents' | 'fromRows'>;
@@ -88,6 +88,8 @@ export class RoomEventSearch {
 
     const query = await this.baseQuery(reader.userId, criteria, tokens, cursor.group);
     if (query.rooms.length === 0) return empty;
+    // Rows staged by recent sends join the index first (SQLite; see the indexer).
+    await this.deps.store.flushPending();
     const count = await this.deps.store.count(query);
 
     // Scan the index in batches until the page is full or the matches run out.

@@ -1,6 +1,8 @@
 // Keeps the full-text index in step with the room timeline. Runs as a persist WriteHook, so an
 // event's index row commits in the same transaction as the event, and a redaction removes its
 // target's row in the redaction's transaction: search never finds text that is gone.
+// On SQLite the row is staged (migration 0130) and staged rows move into the FTS index every
+// FLUSH_EVERY indexed events, inside that event's transaction; searches flush first.
 //
 // Encrypted rooms have nothing to index (m.room.encrypted carries no body); plaintext messages
 // sent into a room that has turned encryption on are not indexed either, since the spec keeps
@@ -12,13 +14,19 @@ import { redactsOf, stateKeyOf, type RoomEvent } from '../../core/pdu.ts';
 import type { StoredEvent } from '../rooms/event-reader.ts';
 import type { WriteHook } from '../rooms/persist.ts';
 
+/** Staged rows per FTS segment: large enough to amortise a segment, small enough to stay quick. */
+const FLUSH_EVERY = 256;
+
 type Prepared =
-  | { kind: 'index'; eventId: string; entry: SearchValue }
+  | { kind: 'index'; entry: SearchValue }
   | { kind: 'unindex'; targetId: string; roomId: string }
   | null;
 
 export class SearchIndexer implements WriteHook<Prepared> {
-  constructor(private readonly store: Pick<SearchStore, 'insert' | 'deleteEvent'>) {}
+  /** Rows staged since the last flush (an estimate: rolled-back ones count too, harmlessly). */
+  private staged = 0;
+
+  constructor(private readonly store: Pick<SearchStore, 'insert' | 'deleteEvent' | 'flushPending'>) {}
 
   async prepare(event: RoomEvent, state: ReadonlyMap<string, StoredEvent>): Promise<Prepared> {
     const pdu = event.pdu;
@@ -31,12 +39,19 @@ export class SearchIndexer implements WriteHook<Prepared> {
     if ((pdu.type === 'm.room.name' || pdu.type === 'm.room.topic') && pdu.state_key !== '') return null;
     if (pdu.type === 'm.room.message' && pdu.state_key !== undefined) return null;
     const entry = searchValueOf(pdu.type, pdu.content);
-    return entry ? { kind: 'index', eventId: event.eventId, entry } : null;
+    return entry ? { kind: 'index', entry } : null;
   }
 
-  async write(prepared: Prepared, trx: Kysely<DB>): Promise<void> {
+  async write(prepared: Prepared, trx: Kysely<DB>, _streamPos: number, stored: { nid: number; eventId: string; roomId: string }): Promise<void> {
     if (!prepared) return;
-    if (prepared.kind === 'index') await this.store.insert(prepared.eventId, prepared.entry, trx);
-    else await this.store.deleteEvent(prepared.targetId, prepared.roomId, trx);
+    if (prepared.kind === 'unindex') {
+      await this.store.deleteEvent(prepared.targetId, prepared.roomId, trx);
+      return;
+    }
+    await this.store.insert(stored, prepared.entry, trx);
+    if (++this.staged >= FLUSH_EVERY) {
+      this.staged = 0;
+      await this.store.flushPending(trx);
+    }
   }
 }

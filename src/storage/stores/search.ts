@@ -11,6 +11,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DB } from '../schema/index.ts';
 import type { Engine } from '../database.ts';
+import { prepare } from '../prepared.ts';
 import type { EventRow } from './events.ts';
 
 /** The searchable key and text of an event, or null when it has nothing to index. */
@@ -72,20 +73,51 @@ export type SearchRow = EventRow & { search_rank: number };
 const TOKEN = /^[\p{L}\p{N}\p{M}]+$/u;
 
 export class SearchStore {
+  private readonly q: ReturnType<typeof preparedQueries>;
+
   constructor(
     private readonly db: Kysely<DB>,
     private readonly engine: Engine,
-  ) {}
-
-  /** Indexes a served event; runs inside the event's own transaction. */
-  async insert(eventId: string, entry: SearchValue, trx: Kysely<DB>): Promise<void> {
-    await insertEntry(trx, this.engine, eventId, entry);
+  ) {
+    this.q = preparedQueries(db);
   }
 
-  /** Drops the index row of an event (it was redacted). */
+  /**
+   * Indexes a served event; runs inside the event's own transaction. On SQLite the row is
+   * staged and reaches the FTS index with the next `flushPending` (migration 0130 says why).
+   */
+  async insert(event: { nid: number; eventId: string; roomId: string }, entry: SearchValue, trx: Kysely<DB>): Promise<void> {
+    if (this.engine === 'sqlite') await this.q.stage.run({ nid: event.nid, key: entry.key, value: entry.value }, trx);
+    else await this.q.insert.run({ nid: event.nid, eventId: event.eventId, roomId: event.roomId, key: entry.key, value: entry.value }, trx);
+  }
+
+  /**
+   * Moves the staged rows into the FTS index, in one segment; SQLite only (PostgreSQL stages
+   * nothing). Runs in `trx`, or in a transaction of its own when nothing is staged.
+   */
+  async flushPending(trx?: Kysely<DB>): Promise<void> {
+    if (this.engine !== 'sqlite') return;
+    if (!trx) {
+      // Reads need no write transaction when there is nothing to move (the usual case).
+      if (!(await this.q.anyPending.executeTakeFirst({}))) return;
+      await this.db.transaction().execute((t) => this.flushPending(t));
+      return;
+    }
+    await sql`INSERT INTO event_search (rowid, event_id, room_id, key, value)
+      SELECT p.event_nid, e.event_id, e.room_id, p.key, p.value
+      FROM event_search_pending p JOIN events e ON e.event_nid = p.event_nid
+      ORDER BY p.event_nid`.execute(trx);
+    // The same transaction on SQLite's single writer: nothing was staged in between.
+    await trx.deleteFrom('event_search_pending').execute();
+  }
+
+  /** Drops the index row of an event (it was redacted), staged or not. */
   async deleteEvent(eventId: string, roomId: string, trx: Kysely<DB>): Promise<void> {
     const nidColumn = this.engine === 'sqlite' ? sql.raw('rowid') : sql.raw('event_nid');
     await sql`DELETE FROM event_search WHERE ${nidColumn} IN (SELECT event_nid FROM events WHERE event_id = ${eventId} AND room_id = ${roomId})`.execute(trx);
+    if (this.engine === 'sqlite') {
+      await sql`DELETE FROM event_search_pending WHERE event_nid IN (SELECT event_nid FROM events WHERE event_id = ${eventId} AND room_id = ${roomId})`.execute(trx);
+    }
   }
 
   /** Matching served events, in the requested order, with their rank. */
@@ -158,12 +190,6 @@ export class SearchStore {
   }
 }
 
-async function insertEntry(db: Kysely<any>, engine: Engine, eventId: string, entry: SearchValue): Promise<void> {
-  const nidColumn = engine === 'sqlite' ? sql.raw('rowid') : sql.raw('event_nid');
-  await sql`INSERT INTO event_search (${nidColumn}, event_id, room_id, key, value)
-    SELECT event_nid, event_id, room_id, ${entry.key}, ${entry.value} FROM events WHERE event_id = ${eventId}`.execute(db);
-}
-
 /**
  * Indexes the events written before the index existed (run once, by migration 0050). Skips
  * what clients could never find: unserved or redacted events and rooms that are encrypted now.
@@ -199,8 +225,25 @@ export async function backfillSearchIndex(db: Kysely<any>, engine: Engine): Prom
       }
       if (!content || typeof content !== 'object') continue;
       const entry = searchValueOf(row.type, content as Record<string, unknown>);
-      if (entry) await insertEntry(db, engine, row.event_id, entry);
+      if (!entry) continue;
+      const nidColumn = engine === 'sqlite' ? sql.raw('rowid') : sql.raw('event_nid');
+      await sql`INSERT INTO event_search (${nidColumn}, event_id, room_id, key, value)
+        VALUES (${Number(row.event_nid)}, ${row.event_id}, ${row.room_id}, ${entry.key}, ${entry.value})`.execute(db);
     }
     after = Number(rows[rows.length - 1].event_nid);
   }
+}
+
+/** The statements of every send (../prepared.ts). */
+function preparedQueries(db0: Kysely<DB>) {
+  return {
+    stage: prepare(db0, (db, a: { nid: number; key: string; value: string }) => db.insertInto('event_search_pending').values({ event_nid: a.nid, key: a.key, value: a.value })),
+    // PostgreSQL's table: the nid is a plain column there.
+    insert: prepare(db0, (db, a: { nid: number; eventId: string; roomId: string; key: string; value: string }) =>
+      (db as unknown as Kysely<{ event_search: DB['event_search'] & { event_nid: number } }>)
+        .insertInto('event_search')
+        .values({ event_nid: a.nid, event_id: a.eventId, room_id: a.roomId, key: a.key, value: a.value }),
+    ),
+    anyPending: prepare(db0, (db, _a: Record<string, never>) => db.selectFrom('event_search_pending').select('event_nid').limit(1)),
+  };
 }
