@@ -1,0 +1,67 @@
+// Fewer B-trees written per send on SQLite. Each B-tree a commit touches is at least one page
+// appended to the WAL (two write calls), and the commit is the largest single cost of a send.
+//
+// 1. `events` without AUTOINCREMENT. With it, every insert also updates the table's row in
+//    sqlite_sequence: one more page per commit, for a guarantee nothing needs. AUTOINCREMENT
+//    only differs from a plain INTEGER PRIMARY KEY (next nid = highest nid + 1) after the
+//    highest row is deleted, and events are never deleted (a redaction rewrites the row;
+//    purging history is not implemented), so the nids handed out are the same. Were a purge
+//    added, it must not let a nid be reused while other tables (event_search rowids, state
+//    snapshots, current state, edges) still refer to it.
+//    SQLite cannot drop AUTOINCREMENT in place: the table is rebuilt from its stored definition
+//    (so columns added by any migration are kept), rows copied with their nids, and its indexes
+//    recreated from their stored definitions.
+// 2. room_forward_extremities and room_current_state as WITHOUT ROWID tables keyed by their
+//    primary key (as 0100 and 0130 did for other tables): a rowid table plus its primary-key
+//    index put each row into two trees. Every send replaces its room's extremity; every state
+//    event replaces a current-state row.
+// PostgreSQL is unchanged (bigserial has no such cost, and its tables are heaps anyway).
+import { sql, type Kysely } from 'kysely';
+import type { Engine } from '../database.ts';
+
+export async function up(db: Kysely<any>, engine: Engine): Promise<void> {
+  if (engine !== 'sqlite') return;
+  await rebuildEventsWithoutAutoincrement(db);
+
+  await sql`CREATE TABLE room_forward_extremities_by_key (
+    room_id text NOT NULL,
+    event_id text NOT NULL,
+    PRIMARY KEY (room_id, event_id)
+  ) WITHOUT ROWID`.execute(db);
+  await sql`INSERT INTO room_forward_extremities_by_key (room_id, event_id) SELECT room_id, event_id FROM room_forward_extremities`.execute(db);
+  await sql`DROP TABLE room_forward_extremities`.execute(db);
+  await sql`ALTER TABLE room_forward_extremities_by_key RENAME TO room_forward_extremities`.execute(db);
+
+  await sql`CREATE TABLE room_current_state_by_key (
+    room_id text NOT NULL,
+    type text NOT NULL,
+    state_key text NOT NULL,
+    event_nid bigint NOT NULL,
+    event_id text NOT NULL,
+    membership text,
+    stream_pos bigint NOT NULL,
+    PRIMARY KEY (room_id, type, state_key)
+  ) WITHOUT ROWID`.execute(db);
+  await sql`INSERT INTO room_current_state_by_key (room_id, type, state_key, event_nid, event_id, membership, stream_pos)
+    SELECT room_id, type, state_key, event_nid, event_id, membership, stream_pos FROM room_current_state`.execute(db);
+  await sql`DROP TABLE room_current_state`.execute(db);
+  await sql`ALTER TABLE room_current_state_by_key RENAME TO room_current_state`.execute(db);
+  await sql`CREATE INDEX room_current_state_member ON room_current_state (state_key, type)`.execute(db);
+}
+
+async function rebuildEventsWithoutAutoincrement(db: Kysely<any>): Promise<void> {
+  const master = await sql<{ type: string; sql: string | null }>`
+    SELECT type, sql FROM sqlite_master WHERE tbl_name = 'events' AND type IN ('table', 'index')`.execute(db);
+  const table = master.rows.find((r) => r.type === 'table')?.sql;
+  if (!table) throw new Error('table events not found');
+  const rebuilt = table.replace(/^CREATE TABLE "?events"?/i, 'CREATE TABLE events_rebuilt').replace(/\s+autoincrement\b/i, '');
+  if (rebuilt === table || !rebuilt.startsWith('CREATE TABLE events_rebuilt')) throw new Error(`unexpected definition of events: ${table}`);
+  // Unique constraints come back with the table; named indexes are recreated from their SQL.
+  const indexes = master.rows.filter((r) => r.type === 'index' && r.sql !== null).map((r) => r.sql!);
+
+  await sql.raw(rebuilt).execute(db);
+  await sql`INSERT INTO events_rebuilt SELECT * FROM events`.execute(db);
+  await sql`DROP TABLE events`.execute(db);
+  await sql`ALTER TABLE events_rebuilt RENAME TO events`.execute(db);
+  for (const index of indexes) await sql.raw(index).execute(db);
+}
