@@ -15,11 +15,16 @@
 //    primary key (as 0100 and 0130 did for other tables): a rowid table plus its primary-key
 //    index put each row into two trees. Every send replaces its room's extremity; every state
 //    event replaces a current-state row.
-// PostgreSQL is unchanged (bigserial has no such cost, and its tables are heaps anyway).
+// 3. No index of event_edges by prev event: no query reads edges that way (nothing reads the
+//    table yet; federation's backfill and missing-events walks will, by event_nid, the key),
+//    and it was a second tree per message. Whatever later needs "the events citing X" adds
+//    the index back in its own migration. Both engines.
+// Otherwise PostgreSQL is unchanged (bigserial has no sqlite_sequence, and its tables are heaps).
 import { sql, type Kysely } from 'kysely';
 import type { Engine } from '../database.ts';
 
 export async function up(db: Kysely<any>, engine: Engine): Promise<void> {
+  await db.schema.dropIndex('event_edges_prev').execute();
   if (engine !== 'sqlite') return;
   await rebuildEventsWithoutAutoincrement(db);
 
