@@ -23,7 +23,27 @@ export interface PreparedPushActions {
 
 const NONE: PreparedPushActions = { roomId: '', rows: [] };
 
+interface LocalMember {
+  userId: string;
+  displayName: string | null;
+}
+
+interface RoomMembers {
+  /** Joined members on this server, in state order. */
+  local: LocalMember[];
+  /** All joined members (room_member_count). */
+  joinedCount: number;
+}
+
 export class PushEvaluator implements WriteHook<PreparedPushActions> {
+  /**
+   * Members by current-state map. A message leaves its room's state map the same object
+   * (RoomAdvancer), so the walk over the whole state happens once per state change, not once
+   * per message; maps of replaced states are dropped with them.
+   */
+  private readonly membersByState = new WeakMap<ReadonlyMap<string, StoredEvent>, RoomMembers>();
+  private readonly serverSuffix: string;
+
   constructor(
     private readonly deps: {
       serverName: string;
@@ -32,7 +52,9 @@ export class PushEvaluator implements WriteHook<PreparedPushActions> {
       /** Users whose events are ignored by userId (m.ignored_user_list). */
       ignores?(userId: string, senderId: string): Promise<boolean>;
     },
-  ) {}
+  ) {
+    this.serverSuffix = `:${deps.serverName}`;
+  }
 
   async prepare(event: RoomEvent, state: ReadonlyMap<string, StoredEvent>): Promise<PreparedPushActions> {
     const pdu = event.pdu;
@@ -41,16 +63,10 @@ export class PushEvaluator implements WriteHook<PreparedPushActions> {
     if (pdu.type === 'm.room.redaction') return NONE;
     const create = state.get(stateKeyOf('m.room.create', ''));
     const version = roomVersion(String(create?.pdu.content.room_version ?? '1')) ?? roomVersion('10')!;
-    const members: Array<{ userId: string; displayName: string | null }> = [];
-    let joinedCount = 0;
-    for (const [key, ev] of state) {
-      if (!key.startsWith('m.room.member\u0000') || ev.pdu.content.membership !== 'join') continue;
-      joinedCount++;
-      const userId = ev.pdu.state_key!;
-      if (userId === pdu.sender || !userId.endsWith(`:${this.deps.serverName}`)) continue;
-      members.push({ userId, displayName: typeof ev.pdu.content.displayname === 'string' ? ev.pdu.content.displayname : null });
-    }
-    if (pdu.type === 'm.room.member' && pdu.content.membership === 'invite' && pdu.state_key?.endsWith(`:${this.deps.serverName}`)) {
+    const { local, joinedCount } = this.localMembersOf(state);
+    const members: LocalMember[] = [];
+    for (const member of local) if (member.userId !== pdu.sender) members.push(member);
+    if (pdu.type === 'm.room.member' && pdu.content.membership === 'invite' && pdu.state_key?.endsWith(this.serverSuffix)) {
       members.push({ userId: pdu.state_key, displayName: null });
     }
     if (members.length === 0) return NONE;
@@ -82,6 +98,21 @@ export class PushEvaluator implements WriteHook<PreparedPushActions> {
       });
     }
     return { roomId: event.roomId, rows };
+  }
+
+  private localMembersOf(state: ReadonlyMap<string, StoredEvent>): RoomMembers {
+    let found = this.membersByState.get(state);
+    if (found) return found;
+    found = { local: [], joinedCount: 0 };
+    for (const [key, ev] of state) {
+      if (!key.startsWith('m.room.member\u0000') || ev.pdu.content.membership !== 'join') continue;
+      found.joinedCount++;
+      const userId = ev.pdu.state_key!;
+      if (!userId.endsWith(this.serverSuffix)) continue;
+      found.local.push({ userId, displayName: typeof ev.pdu.content.displayname === 'string' ? ev.pdu.content.displayname : null });
+    }
+    this.membersByState.set(state, found);
+    return found;
   }
 
   async write(prepared: PreparedPushActions, trx: Kysely<DB>, streamPos: number): Promise<void> {
