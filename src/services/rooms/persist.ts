@@ -58,6 +58,14 @@ export interface PreparedEvent {
   readonly chainable: boolean;
 }
 
+/** Forward extremities during a batch's transaction. */
+interface BatchExtremities {
+  /** After the events written so far; unset until the first served event. */
+  current?: readonly string[];
+  /** What the extremity rows hold (behind `current` while writes are deferred). */
+  stored?: readonly string[];
+}
+
 interface Written {
   stored: StoredEvent;
   newState: Map<string, StoredEvent> | null;
@@ -254,11 +262,13 @@ export class EventPersister {
     try {
       written = await this.deps.database.db.transaction().execute(async (trx) => {
         const out: Written[] = [];
-        let extremities: readonly string[] | undefined;
+        const extremities: BatchExtremities = {};
         for (let i = 0; i < batch.length; i++) {
-          const w = await this.writeOne(batch[i], reservations[i]?.position ?? null, extremities, trx);
-          if (w.newExtremities) extremities = w.newExtremities;
-          out.push(w);
+          // The next event builds on this one (a chained batch): it replaces this event's
+          // extremity, so this one's need not be written (RoomAdvancer.advance).
+          const next = batch[i + 1];
+          const replacedByNext = next !== undefined && next.served && next.event.pdu.prev_events.length === 1 && next.event.pdu.prev_events[0] === batch[i].event.eventId;
+          out.push(await this.writeOne(batch[i], reservations[i]?.position ?? null, extremities, replacedByNext, trx));
         }
         return out;
       });
@@ -292,7 +302,7 @@ export class EventPersister {
   }
 
   /** Step 7 for one event inside the batch's transaction. */
-  private async writeOne(p: PreparedEvent, streamPos: number | null, extremities: readonly string[] | undefined, trx: Kysely<DB>): Promise<Written> {
+  private async writeOne(p: PreparedEvent, streamPos: number | null, extremities: BatchExtremities, replacedByNext: boolean, trx: Kysely<DB>): Promise<Written> {
     const { event, options, rejected, softFailed, served } = p;
     const pdu = event.pdu;
     const relates = relationOf(pdu.content);
@@ -345,8 +355,11 @@ export class EventPersister {
     let newState: Map<string, StoredEvent> | null = null;
     let newExtremities: string[] | null = null;
     if (served) {
-      const current = extremities ?? (await this.deps.extremities.get(event.roomId, trx));
-      ({ state: newState, extremities: newExtremities } = await this.advancer.advance(stored, p.stateAfter, p.version, current, p.room, streamPos!, trx));
+      const current = extremities.current ?? (await this.deps.extremities.get(event.roomId, trx));
+      const rows = extremities.stored ?? current;
+      ({ state: newState, extremities: newExtremities } = await this.advancer.advance(stored, p.stateAfter, p.version, current, replacedByNext ? null : rows, p.room, streamPos!, trx));
+      extremities.current = newExtremities;
+      extremities.stored = replacedByNext ? rows : newExtremities;
       const target = pdu.type === 'm.room.redaction' ? redactsOf(pdu) : undefined;
       if (target) await this.deps.events.markRedacted(target, event.eventId, trx);
       for (let i = 0; i < this.writeHooks.length; i++) await this.writeHooks[i].write(p.hooks[i], trx, streamPos!, stored);
