@@ -85,9 +85,13 @@ export class Router {
   ) {}
 
   /** as_tokens first (they are few and held in memory), then users' access tokens. */
-  readonly resolveToken: TokenResolver = async (token, req) =>
-    (await this.deps.appservices?.authenticate(token, (req.query ?? {}) as Record<string, unknown>)) ??
-    (await this.deps.authenticator.authenticate(token));
+  readonly resolveToken: TokenResolver = (token, req) => {
+    const appservices = this.deps.appservices;
+    if (!appservices) return this.deps.authenticator.authenticate(token);
+    return appservices
+      .authenticate(token, (req.query ?? {}) as Record<string, unknown>)
+      .then((viaAppservice) => viaAppservice ?? this.deps.authenticator.authenticate(token));
+  };
 
   route<A extends AuthKind, B extends TSchema | undefined = undefined, Q extends TSchema | undefined = undefined, P extends TSchema | undefined = undefined>(
     spec: RouteSpec<A, B, Q, P>,

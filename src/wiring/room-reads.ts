@@ -40,7 +40,7 @@ export function wireRoomReads(ctx: WiringContext, deps: RoomReadsDeps) {
   const visibility = new VisibilityFilter({ reader, stateStore, currentState, ignoredUsers });
   // Bundled aggregations (unsigned.m.relations) for every read path, sync included
   const relationStore = new RelationStore(db);
-  const aggregations = new RelationAggregator({ relations: relationStore, reader, writer, visibility, ignoredUsers });
+  const aggregations = new RelationAggregator({ relations: relationStore, reader, writer, visibility, ignoredUsers, persister: rooms.persister });
 
   const reads = new RoomReads({ events: eventStore, reader, stateStore, currentState, writer, visibility, aggregations, currentPosition });
   roomReadRoutes(router, { reads, history: new RoomHistory(reads) });

@@ -46,8 +46,8 @@ export class Authenticator {
   ) {}
 
   async authenticate(token: string): Promise<Requester> {
-    const hashHex = hashToken(token);
-    const hash = Buffer.from(hashHex, 'hex');
+    const hash = createHash('sha256').update(token, 'utf8').digest();
+    const hashHex = hash.toString('hex');
     const now = this.now();
     let entry = this.cache.get(hashHex);
     if (!entry || now - entry.cachedAt > CACHE_MS) {

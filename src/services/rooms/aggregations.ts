@@ -20,6 +20,7 @@ import type { EventReader, StoredEvent } from './event-reader.ts';
 import type { RoomWriter } from './room-writer.ts';
 import type { VisibilityFilter } from './visibility.ts';
 import { relatedIdsOf, toClientEvent, type ClientEvent } from './client-event.ts';
+import type { EventPersister } from './persist.ts';
 
 export interface AggregationDeps {
   relations: Pick<RelationStore, 'threadCounts' | 'threadEventsBefore' | 'threadsWithChildFrom' | 'childrenOfType' | 'parentsWithChildren'>;
@@ -28,6 +29,11 @@ export interface AggregationDeps {
   visibility: Pick<VisibilityFilter, 'filterEventsForUser'>;
   /** Senders the requester ignores (m.ignored_user_list): left out of thread counts and references. */
   ignoredUsers?(userId: string): Promise<ReadonlySet<string>>;
+  /**
+   * The write path: each served event that relates to another forgets that parent's "no
+   * children" entry. Without it every bundle asks the database.
+   */
+  persister?: Pick<EventPersister, 'onPersisted'>;
 }
 
 export interface BundleOptions {
@@ -44,8 +50,48 @@ const BUNDLED_REL_TYPES = ['m.replace', 'm.reference', 'm.thread'] as const;
 /** Thread events looked at, newest first, to find one the requester may see. */
 const LATEST_SCAN = 50;
 
+/** Events remembered as having no children; the oldest entry goes first. */
+const CHILDLESS_CAPACITY = 20_000;
+
 export class RelationAggregator {
-  constructor(private readonly deps: AggregationDeps) {}
+  /**
+   * Events known to have no children of any kind. One new message wakes every member's sync and
+   * each of them bundles that same message: the first asks the database, the others read this.
+   * Only "none" is remembered, because children can appear but never come back once redacted.
+   */
+  private readonly childless = new Set<string>();
+  /** Bumped by every served relation: a query that overlapped one does not fill `childless`. */
+  private generation = 0;
+
+  constructor(private readonly deps: AggregationDeps) {
+    // Listeners run after the child's commit: a query that started later sees the child, one
+    // that started earlier finishes with a changed generation or is corrected by the delete.
+    deps.persister?.onPersisted((event) => {
+      const rel = event.pdu.content['m.relates_to'];
+      if (!rel || typeof rel !== 'object') return;
+      const parentId = (rel as Record<string, unknown>).event_id;
+      if (typeof parentId !== 'string') return;
+      this.generation++;
+      this.childless.delete(parentId);
+    });
+  }
+
+  /** Which of `ids` have children of the bundled types (a superset, as the store's query). */
+  private async parentsWithChildren(ids: string[]): Promise<ReadonlySet<string>> {
+    if (!this.deps.persister) return this.deps.relations.parentsWithChildren(ids, BUNDLED_REL_TYPES);
+    const unknown = ids.filter((id) => !this.childless.has(id));
+    if (unknown.length === 0) return new Set();
+    const generation = this.generation;
+    const found = await this.deps.relations.parentsWithChildren(unknown, BUNDLED_REL_TYPES);
+    if (generation === this.generation) {
+      for (const id of unknown) {
+        if (found.has(id)) continue;
+        if (this.childless.size >= CHILDLESS_CAPACITY) this.childless.delete(this.childless.values().next().value!);
+        this.childless.add(id);
+      }
+    }
+    return found;
+  }
 
   /**
    * Adds `unsigned["m.relations"]` to those of `events` that have aggregatable children.
@@ -68,7 +114,7 @@ export class RelationAggregator {
     }
     if (parents.size === 0) return;
     // Only parents with children of the bundled types can get a bundle; usually there are none.
-    const withChildren = await this.deps.relations.parentsWithChildren([...parents.keys()], BUNDLED_REL_TYPES);
+    const withChildren = await this.parentsWithChildren([...parents.keys()]);
     for (const id of [...parents.keys()]) if (!withChildren.has(id)) parents.delete(id);
     if (parents.size === 0) return;
     const ignored = this.deps.ignoredUsers ? [...(await this.deps.ignoredUsers(userId))] : [];
