@@ -14,6 +14,7 @@
 //    row into two trees. event_edges keeps its index by prev event. PostgreSQL is unchanged.
 import { sql, type Kysely } from 'kysely';
 import type { Engine } from '../database.ts';
+import { rebuildWithoutRowid } from '../rebuild-table.ts';
 
 export async function up(db: Kysely<any>, engine: Engine): Promise<void> {
   await db.schema
@@ -25,27 +26,19 @@ export async function up(db: Kysely<any>, engine: Engine): Promise<void> {
     .execute();
   if (engine !== 'sqlite') return;
 
-  await sql`CREATE TABLE event_edges_by_key (
-    event_nid bigint NOT NULL,
-    prev_event_id text NOT NULL,
-    PRIMARY KEY (event_nid, prev_event_id)
-  ) WITHOUT ROWID`.execute(db);
-  await sql`INSERT INTO event_edges_by_key (event_nid, prev_event_id) SELECT event_nid, prev_event_id FROM event_edges`.execute(db);
-  await sql`DROP TABLE event_edges`.execute(db);
-  await sql`ALTER TABLE event_edges_by_key RENAME TO event_edges`.execute(db);
+  await rebuildWithoutRowid(db, 'event_edges', [['event_nid', 'bigint NOT NULL'], ['prev_event_id', 'text NOT NULL']], ['event_nid', 'prev_event_id']);
   await sql`CREATE INDEX event_edges_prev ON event_edges (prev_event_id)`.execute(db);
-
-  await sql`CREATE TABLE event_txns_by_key (
-    user_id text NOT NULL,
-    device_id text NOT NULL,
-    txn_id text NOT NULL,
-    event_id text NOT NULL,
-    room_id text NOT NULL,
-    created_ts bigint NOT NULL,
-    PRIMARY KEY (user_id, device_id, txn_id)
-  ) WITHOUT ROWID`.execute(db);
-  await sql`INSERT INTO event_txns_by_key (user_id, device_id, txn_id, event_id, room_id, created_ts)
-    SELECT user_id, device_id, txn_id, event_id, room_id, created_ts FROM event_txns`.execute(db);
-  await sql`DROP TABLE event_txns`.execute(db);
-  await sql`ALTER TABLE event_txns_by_key RENAME TO event_txns`.execute(db);
+  await rebuildWithoutRowid(
+    db,
+    'event_txns',
+    [
+      ['user_id', 'text NOT NULL'],
+      ['device_id', 'text NOT NULL'],
+      ['txn_id', 'text NOT NULL'],
+      ['event_id', 'text NOT NULL'],
+      ['room_id', 'text NOT NULL'],
+      ['created_ts', 'bigint NOT NULL'],
+    ],
+    ['user_id', 'device_id', 'txn_id'],
+  );
 }

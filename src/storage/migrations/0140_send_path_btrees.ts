@@ -22,35 +22,28 @@
 // Otherwise PostgreSQL is unchanged (bigserial has no sqlite_sequence, and its tables are heaps).
 import { sql, type Kysely } from 'kysely';
 import type { Engine } from '../database.ts';
+import { rebuildWithoutRowid } from '../rebuild-table.ts';
 
 export async function up(db: Kysely<any>, engine: Engine): Promise<void> {
   await db.schema.dropIndex('event_edges_prev').execute();
   if (engine !== 'sqlite') return;
   await rebuildEventsWithoutAutoincrement(db);
 
-  await sql`CREATE TABLE room_forward_extremities_by_key (
-    room_id text NOT NULL,
-    event_id text NOT NULL,
-    PRIMARY KEY (room_id, event_id)
-  ) WITHOUT ROWID`.execute(db);
-  await sql`INSERT INTO room_forward_extremities_by_key (room_id, event_id) SELECT room_id, event_id FROM room_forward_extremities`.execute(db);
-  await sql`DROP TABLE room_forward_extremities`.execute(db);
-  await sql`ALTER TABLE room_forward_extremities_by_key RENAME TO room_forward_extremities`.execute(db);
-
-  await sql`CREATE TABLE room_current_state_by_key (
-    room_id text NOT NULL,
-    type text NOT NULL,
-    state_key text NOT NULL,
-    event_nid bigint NOT NULL,
-    event_id text NOT NULL,
-    membership text,
-    stream_pos bigint NOT NULL,
-    PRIMARY KEY (room_id, type, state_key)
-  ) WITHOUT ROWID`.execute(db);
-  await sql`INSERT INTO room_current_state_by_key (room_id, type, state_key, event_nid, event_id, membership, stream_pos)
-    SELECT room_id, type, state_key, event_nid, event_id, membership, stream_pos FROM room_current_state`.execute(db);
-  await sql`DROP TABLE room_current_state`.execute(db);
-  await sql`ALTER TABLE room_current_state_by_key RENAME TO room_current_state`.execute(db);
+  await rebuildWithoutRowid(db, 'room_forward_extremities', [['room_id', 'text NOT NULL'], ['event_id', 'text NOT NULL']], ['room_id', 'event_id']);
+  await rebuildWithoutRowid(
+    db,
+    'room_current_state',
+    [
+      ['room_id', 'text NOT NULL'],
+      ['type', 'text NOT NULL'],
+      ['state_key', 'text NOT NULL'],
+      ['event_nid', 'bigint NOT NULL'],
+      ['event_id', 'text NOT NULL'],
+      ['membership', 'text'],
+      ['stream_pos', 'bigint NOT NULL'],
+    ],
+    ['room_id', 'type', 'state_key'],
+  );
   await sql`CREATE INDEX room_current_state_member ON room_current_state (state_key, type)`.execute(db);
 }
 
