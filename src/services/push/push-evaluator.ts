@@ -13,6 +13,7 @@ import { userPowerLevel } from '../../core/auth/power-levels.ts';
 import { evaluatePushRules, type PushEvent } from '../../core/push/evaluate.ts';
 import type { PushRulesService } from './push-rules-service.ts';
 import type { StoredEvent } from '../rooms/event-reader.ts';
+import { joinedMembersOf } from '../rooms/current-state.ts';
 import type { WriteHook } from '../rooms/persist.ts';
 
 /** What `prepare` found for one event: the room and the notified members' actions. */
@@ -28,20 +29,7 @@ interface LocalMember {
   displayName: string | null;
 }
 
-interface RoomMembers {
-  /** Joined members on this server, in state order. */
-  local: LocalMember[];
-  /** All joined members (room_member_count). */
-  joinedCount: number;
-}
-
 export class PushEvaluator implements WriteHook<PreparedPushActions> {
-  /**
-   * Members by current-state map. A message leaves its room's state map the same object
-   * (RoomAdvancer), so the walk over the whole state happens once per state change, not once
-   * per message; maps of replaced states are dropped with them.
-   */
-  private readonly membersByState = new WeakMap<ReadonlyMap<string, StoredEvent>, RoomMembers>();
   private readonly serverSuffix: string;
 
   constructor(
@@ -63,9 +51,13 @@ export class PushEvaluator implements WriteHook<PreparedPushActions> {
     if (pdu.type === 'm.room.redaction') return NONE;
     const create = state.get(stateKeyOf('m.room.create', ''));
     const version = roomVersion(String(create?.pdu.content.room_version ?? '1')) ?? roomVersion('10')!;
-    const { local, joinedCount } = this.localMembersOf(state);
+    const joined = joinedMembersOf(state);
     const members: LocalMember[] = [];
-    for (const member of local) if (member.userId !== pdu.sender) members.push(member);
+    for (const userId of joined) {
+      if (userId === pdu.sender || !userId.endsWith(this.serverSuffix)) continue;
+      const displayName = state.get(stateKeyOf('m.room.member', userId))?.pdu.content.displayname;
+      members.push({ userId, displayName: typeof displayName === 'string' ? displayName : null });
+    }
     if (pdu.type === 'm.room.member' && pdu.content.membership === 'invite' && pdu.state_key?.endsWith(this.serverSuffix)) {
       members.push({ userId: pdu.state_key, displayName: null });
     }
@@ -84,7 +76,7 @@ export class PushEvaluator implements WriteHook<PreparedPushActions> {
       const decision = evaluatePushRules(rules, pushEvent, {
         userId: member.userId,
         displayName: member.displayName,
-        roomMemberCount: joinedCount,
+        roomMemberCount: joined.length,
         senderPowerLevel: Number.isFinite(senderPowerLevel) ? senderPowerLevel : Number.MAX_SAFE_INTEGER,
         notificationPowerLevels,
       });
@@ -98,21 +90,6 @@ export class PushEvaluator implements WriteHook<PreparedPushActions> {
       });
     }
     return { roomId: event.roomId, rows };
-  }
-
-  private localMembersOf(state: ReadonlyMap<string, StoredEvent>): RoomMembers {
-    let found = this.membersByState.get(state);
-    if (found) return found;
-    found = { local: [], joinedCount: 0 };
-    for (const [key, ev] of state) {
-      if (!key.startsWith('m.room.member\u0000') || ev.pdu.content.membership !== 'join') continue;
-      found.joinedCount++;
-      const userId = ev.pdu.state_key!;
-      if (!userId.endsWith(this.serverSuffix)) continue;
-      found.local.push({ userId, displayName: typeof ev.pdu.content.displayname === 'string' ? ev.pdu.content.displayname : null });
-    }
-    this.membersByState.set(state, found);
-    return found;
   }
 
   async write(prepared: PreparedPushActions, trx: Kysely<DB>, streamPos: number): Promise<void> {

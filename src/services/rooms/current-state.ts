@@ -64,10 +64,23 @@ export function membershipOf(state: CurrentState, userId: string): string | unde
   return typeof m === 'string' ? m : undefined;
 }
 
-export function joinedMembersOf(state: CurrentState): string[] {
-  const out: string[] = [];
-  for (const [key, ev] of state) {
-    if (key.startsWith('m.room.member\u0000') && ev.pdu.content.membership === 'join') out.push(ev.pdu.state_key!);
+/**
+ * Joined members per state map. A current-state map is never mutated (a state change makes a
+ * new one, a message keeps the room's map), so the walk over the whole state runs once per
+ * state change instead of on every message that wakes, notifies or evaluates push rules for
+ * the members; maps of replaced states are dropped with them.
+ */
+const joinedByState = new WeakMap<CurrentState, readonly string[]>();
+
+export function joinedMembersOf(state: CurrentState): readonly string[] {
+  let joined = joinedByState.get(state);
+  if (!joined) {
+    const out: string[] = [];
+    for (const [key, ev] of state) {
+      if (key.startsWith('m.room.member\u0000') && ev.pdu.content.membership === 'join') out.push(ev.pdu.state_key!);
+    }
+    joined = out;
+    joinedByState.set(state, joined);
   }
-  return out;
+  return joined;
 }
