@@ -15,6 +15,7 @@ import { Notifier } from '../services/streams/notifier.ts';
 import { EventReader } from '../services/rooms/event-reader.ts';
 import { CurrentStateCache, joinedMembersOf } from '../services/rooms/current-state.ts';
 import { UserMemberships } from '../services/rooms/user-memberships.ts';
+import { RoomMates } from '../services/rooms/room-mates.ts';
 import { StateStore } from '../services/rooms/state-store.ts';
 import { EventBuilder } from '../services/rooms/event-builder.ts';
 import { ForwardExtremities } from '../services/rooms/extremities.ts';
@@ -126,11 +127,9 @@ export async function wireRooms(ctx: WiringContext, deps: RoomsDeps) {
   roomSendRoutes(router, { sender });
 
   /** The users sharing a room with `userId`, and that user (presence, device lists). */
-  const usersSharingRoomWith = async (userId: string) => {
-    const users = new Set(await roomStore.usersSharingRoomsWith(userId));
-    users.add(userId);
-    return [...users];
-  };
+  const roomMates = new RoomMates(roomStore);
+  persister.onPersisted(roomMates.onPersisted);
+  const usersSharingRoomWith = (userId: string) => roomMates.of(userId);
 
   return {
     positions,

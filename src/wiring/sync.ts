@@ -46,7 +46,7 @@ export function wireSync(ctx: WiringContext, deps: SyncDeps): void {
       // After rooms: room account data of left rooms goes into their leave sections.
       new AccountDataSyncProvider(personal.accountDataStore, personal.accountData.changes),
       new EphemeralSyncProvider({ typing: personal.typing, receipts: personal.receiptStore, receiptChanges: personal.receipts.changes }),
-      new PresenceSyncProvider({ store: personal.presenceStore, presence: personal.presence, usersSharingRoomWith: rooms.usersSharingRoomWith, persister: rooms.persister }),
+      new PresenceSyncProvider({ store: personal.presenceStore, presence: personal.presence, usersSharingRoomWith: rooms.usersSharingRoomWith }),
       new PushRulesSyncProvider(personal.pushRules),
       new DeviceListsSyncProvider({ deviceLists: e2ee.deviceLists, keyCounts: e2ee.keyUpload }),
       new ToDeviceSyncProvider(e2ee.toDevice),

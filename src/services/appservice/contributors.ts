@@ -93,7 +93,7 @@ export interface EphemeralDeps {
   presenceBetween(from: number, to: number, limit: number): Promise<PresenceStreamRow[]>;
   presenceEvent(row: PresenceStreamRow): { type: 'm.presence'; sender: string; content: Record<string, unknown> };
   /** Users sharing a room with the user (for presence the appservice may see). */
-  usersSharingRoomWith(userId: string): Promise<string[]>;
+  usersSharingRoomWith(userId: string): Promise<readonly string[]>;
 }
 
 /**

@@ -71,7 +71,7 @@ export interface DeviceListPushDeps {
   membershipChangesBetween(from: number, to: number, limit: number): Promise<Array<{ room_id: string; user_id: string; membership: string; stream_pos: number }>>;
   joinedMembersOf(roomIds: string[]): Promise<string[]>;
   /** Users joined to a room the user is joined to. */
-  usersSharingRoomWith(userId: string): Promise<string[]>;
+  usersSharingRoomWith(userId: string): Promise<readonly string[]>;
 }
 
 /**

@@ -25,7 +25,7 @@ export interface DeviceListDeps {
   positions: StreamPositions;
   notifier: Pick<Notifier, 'notifyUsers'>;
   /** Users joined to a room the user is joined to (the user included if joined anywhere). */
-  usersSharingRoomWith(userId: string): Promise<string[]>;
+  usersSharingRoomWith(userId: string): Promise<readonly string[]>;
 }
 
 export interface DeviceListChanges {

@@ -16,7 +16,7 @@ export interface PresenceDeps {
   store: PresenceStore;
   positions: StreamPositions;
   /** Users who share a room with userId (including userId). */
-  usersSharingRoomWith(userId: string): Promise<string[]>;
+  usersSharingRoomWith(userId: string): Promise<readonly string[]>;
   notifyUsers(userIds: Iterable<string>, position: number): void;
   userExists(userId: string): Promise<boolean>;
   now?: () => number;
