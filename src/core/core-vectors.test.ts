@@ -2,7 +2,7 @@
 // and room version "Event IDs"), plus redaction rules per room version.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalJson, CanonicalJsonError } from './canonical-json.ts';
+import { canonicalJson, CanonicalJsonError, isCanonicalJsonValue } from './canonical-json.ts';
 import { signingKeyFromSeed, signJson, verifyJsonSignature, parseSigningKeyFile, formatSigningKeyFile } from './signing.ts';
 import { decodeBase64 } from './base64.ts';
 import { computeContentHash, computeEventId, computeReferenceHash, roomIdFromCreateEvent } from './hashes.ts';
@@ -38,6 +38,27 @@ describe('canonical JSON (spec appendix examples)', () => {
     assert.throws(() => canonicalJson({ a: 1.5 }), CanonicalJsonError);
     assert.throws(() => canonicalJson({ a: 2 ** 53 }), CanonicalJsonError);
     assert.equal(canonicalJson({ a: 2 ** 53 - 1, b: -(2 ** 53) + 1 }), '{"a":9007199254740991,"b":-9007199254740991}');
+  });
+  it('isCanonicalJsonValue agrees with the encoder, nested values included', () => {
+    const values: unknown[] = [
+      { a: 1 },
+      { a: { b: [1, 2, { c: 1.5 }] } },
+      { a: [2 ** 53] },
+      { a: -(2 ** 53) },
+      { a: undefined, b: 'x' },
+      [null, true, 'x', -0],
+      { a: { b: { c: { d: Number.NaN } } } },
+      { a: 10n },
+    ];
+    for (const v of values) {
+      let encodes = true;
+      try {
+        canonicalJson(v);
+      } catch {
+        encodes = false;
+      }
+      assert.equal(isCanonicalJsonValue(v), encodes, JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x)));
+    }
   });
 });
 

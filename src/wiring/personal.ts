@@ -50,7 +50,8 @@ export function wirePersonal(ctx: WiringContext, deps: PersonalDeps) {
       serverName: config.server_name,
       store: pushActionStore,
       pushRules,
-      ignores: async (userId, senderId) => (await ignoredUsers(userId)).has(senderId),
+      ignoredUsers,
+      cachedIgnoredUsers: (userId) => accountData.cachedIgnoredUsers(userId),
     }),
   );
   // Clients learn of rule changes through m.push_rules account data, written in order per user.

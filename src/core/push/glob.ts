@@ -37,8 +37,11 @@ function segment(text: string, wildcards: boolean): Segment {
 
 /** Compiles a glob pattern (or, with `literal`, a plain string such as a display name). */
 export function compileGlob(pattern: string, literal = false): Glob {
-  const key = `${literal ? 'L' : 'G'}${pattern}`;
-  const cached = cache.get(key);
+  // Two caches keyed by the pattern itself: a display name is looked up for every member on
+  // every message, and the same string object hashes once (a prefixed key would be a new
+  // string, hashed anew, each time).
+  const cache = literal ? literalCache : globCache;
+  const cached = cache.get(pattern);
   if (cached) return cached;
   const lower = pattern.toLowerCase();
   let glob: Glob;
@@ -49,11 +52,12 @@ export function compileGlob(pattern: string, literal = false): Glob {
     const middle = parts.slice(1, -1).filter((p) => p.length > 0);
     glob = { segments: [parts[0], ...middle, parts[parts.length - 1]].map((p) => segment(p, true)), hasStar: true };
   }
-  cache.set(key, glob);
+  cache.set(pattern, glob);
   return glob;
 }
 
-const cache = new LruCache<string, Glob>(20_000);
+const globCache = new LruCache<string, Glob>(10_000);
+const literalCache = new LruCache<string, Glob>(10_000);
 
 function isHigh(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;

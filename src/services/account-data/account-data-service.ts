@@ -48,6 +48,11 @@ export class AccountDataService {
     for (const l of this.listeners) l(userId, roomId, type);
   }
 
+  /** `ignoredUsers` if it is cached (no promise: the push evaluator asks per member per message). */
+  cachedIgnoredUsers(userId: string): ReadonlySet<string> | undefined {
+    return this.ignoredCache.get(userId);
+  }
+
   /** Users in the user's m.ignored_user_list (cached; refreshed when the list changes). */
   async ignoredUsers(userId: string): Promise<ReadonlySet<string>> {
     let set = this.ignoredCache.get(userId);
