@@ -34,6 +34,9 @@ const MARK = '\u0000foyer-arg\u0000';
 type Args = Record<string, unknown>;
 
 interface Compiled {
+  /** The shape it was compiled for: argument names and kinds (see kindOf), in order. */
+  names: string[];
+  kinds: number[];
   query: CompiledQuery;
   /** For each parameter of `query`: where its value comes from (a constant when undefined). */
   slots: Array<{ name: string; index: number } | undefined>;
@@ -60,6 +63,22 @@ function placeholdersOf(args: Args): Args {
   return out;
 }
 
+/** An argument's part of the shape: -2 undefined, -1 a single value, n an array of n. */
+function kindOf(value: unknown): number {
+  return value === undefined ? -2 : Array.isArray(value) ? value.length : -1;
+}
+
+/** Whether `args` has the shape `compiled` was made for (no string built, nothing allocated). */
+function hasShape(compiled: Compiled, args: Args): boolean {
+  const { names, kinds } = compiled;
+  let i = 0;
+  for (const name in args) {
+    if (i >= names.length || names[i] !== name || kinds[i] !== kindOf(args[name])) return false;
+    i++;
+  }
+  return i === names.length;
+}
+
 function shapeOf(args: Args): string {
   let key = '';
   for (const name in args) {
@@ -71,6 +90,8 @@ function shapeOf(args: Args): string {
 
 export class PreparedQuery<A extends Args, R> {
   private readonly variants = new Map<string, Compiled>();
+  /** The variant used last: nearly every call has the same shape as the one before. */
+  private last: Compiled | undefined;
   /** The SQLite connection of `db`; undefined until looked up, null when there is none. */
   private connection: SqliteConnection | null | undefined;
 
@@ -144,12 +165,16 @@ export class PreparedQuery<A extends Args, R> {
   }
 
   private variant(args: A): Compiled {
+    // The shape key is a string built from every argument; checking the last variant first
+    // spares building (and hashing) it on nearly every call.
+    if (this.last && hasShape(this.last, args)) return this.last;
     const shape = shapeOf(args);
     let compiled = this.variants.get(shape);
     if (!compiled) {
       compiled = this.compile(args);
       this.variants.set(shape, compiled);
     }
+    this.last = compiled;
     return compiled;
   }
 
@@ -181,7 +206,8 @@ export class PreparedQuery<A extends Args, R> {
       if (value === undefined || (Array.isArray(value) && value.length === 0) || used.has(name)) continue;
       throw new Error(`prepared query: argument "${name}" is not a bound parameter of ${query.sql}`);
     }
-    return { query, slots };
+    const names = Object.keys(args);
+    return { names, kinds: names.map((name) => kindOf(args[name])), query, slots };
   }
 }
 
