@@ -23,7 +23,7 @@ export const DIST = join(root, 'dist');
 
 /** Packages loaded from node_modules at run time: native addons (their .node files cannot be
  * bundled) and pino, whose transports start worker threads from files of its own. */
-const EXTERNAL = ['better-sqlite3', '@node-rs/*', 'pg-native', 'pino', 'pino-pretty', 'thread-stream', 'sonic-boom', 'sharp', '@img/*'];
+const EXTERNAL = ['better-sqlite3', 'sodium-native', '@node-rs/*', 'pg-native', 'pino', 'pino-pretty', 'thread-stream', 'sonic-boom', 'sharp', '@img/*'];
 
 export async function buildDist() {
   const migrationsDir = join(root, 'src/storage/migrations');
