@@ -17,6 +17,17 @@ export interface ThroughputResult {
    * on what else the machine is doing, so it shows what the server costs when the box is shared.
    */
   serverCpuMsPerMessage?: number;
+  /**
+   * The load generator's own CPU per message (this process: building requests, undici, parsing
+   * answers). On a 2-core machine it runs beside the server, so a sequential round trip is at
+   * least server + client + the kernel's wake-ups of both.
+   */
+  clientCpuMsPerMessage: number;
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
 }
 
 let seq = 0;
@@ -28,6 +39,7 @@ export function messageContent(tag: string): Record<string, unknown> {
 
 export async function sendSequential(client: BenchClient, user: BenchUser, roomId: string, count: number, tag = 'seq'): Promise<ThroughputResult> {
   const latencies: number[] = [];
+  const cpu = process.cpuUsage();
   const start = performance.now();
   for (let i = 0; i < count; i++) {
     const t0 = performance.now();
@@ -35,12 +47,13 @@ export async function sendSequential(client: BenchClient, user: BenchUser, roomI
     latencies.push(performance.now() - t0);
   }
   const seconds = (performance.now() - start) / 1000;
-  return { messages: count, senders: 1, seconds, msgPerSec: count / seconds, requestLatency: summarize(latencies) };
+  return { messages: count, senders: 1, seconds, msgPerSec: count / seconds, requestLatency: summarize(latencies), clientCpuMsPerMessage: cpuMsSince(cpu) / count };
 }
 
 export async function sendConcurrent(client: BenchClient, users: BenchUser[], roomId: string, total: number, tag = 'conc'): Promise<ThroughputResult> {
   const perUser = Math.ceil(total / users.length);
   const latencies: number[] = [];
+  const cpu = process.cpuUsage();
   const start = performance.now();
   await Promise.all(
     users.map(async (user) => {
@@ -53,5 +66,5 @@ export async function sendConcurrent(client: BenchClient, users: BenchUser[], ro
   );
   const seconds = (performance.now() - start) / 1000;
   const messages = perUser * users.length;
-  return { messages, senders: users.length, seconds, msgPerSec: messages / seconds, requestLatency: summarize(latencies) };
+  return { messages, senders: users.length, seconds, msgPerSec: messages / seconds, requestLatency: summarize(latencies), clientCpuMsPerMessage: cpuMsSince(cpu) / messages };
 }
