@@ -108,9 +108,11 @@ export async function wireRooms(ctx: WiringContext, deps: RoomsDeps) {
   const userMemberships = new UserMemberships(roomStore);
   persister.onPersisted((event, { previousState, currentState: state }) => {
     userMemberships.stateChanged(previousState, state);
-    const users = new Set(joinedMembersOf(state));
-    if (event.pdu.type === 'm.room.member' && event.pdu.state_key) users.add(event.pdu.state_key);
-    notifier.notifyUsers(users, event.streamPos!);
+    // The joined members' list is memoised per state map; a copy is made only when the target
+    // of a membership change must be added (a user woken twice is harmless, but skip it).
+    const joined = joinedMembersOf(state);
+    const target = event.pdu.type === 'm.room.member' ? event.pdu.state_key : undefined;
+    notifier.notifyUsers(target && !joined.includes(target) ? [...joined, target] : joined, event.streamPos!);
   });
 
   roomMembershipRoutes(router, {
