@@ -112,7 +112,11 @@ export async function wireRooms(ctx: WiringContext, deps: RoomsDeps) {
     // of a membership change must be added (a user woken twice is harmless, but skip it).
     const joined = joinedMembersOf(state);
     const target = event.pdu.type === 'm.room.member' ? event.pdu.state_key : undefined;
-    notifier.notifyUsers(target && !joined.includes(target) ? [...joined, target] : joined, event.streamPos!);
+    const users = target && !joined.includes(target) ? [...joined, target] : joined;
+    // Woken long-polls build their answers as microtasks; waking them at once made the
+    // sender's own reply (a few microtask hops away) wait behind the fan-out to a big room.
+    // One turn of the event loop later, the reply has been written first.
+    setImmediate(wakeUsers, notifier, users, event.streamPos!);
   });
 
   roomMembershipRoutes(router, {
@@ -154,3 +158,7 @@ export async function wireRooms(ctx: WiringContext, deps: RoomsDeps) {
 }
 
 export type RoomsWiring = Awaited<ReturnType<typeof wireRooms>>;
+
+function wakeUsers(notifier: Notifier, users: readonly string[], position: number): void {
+  notifier.notifyUsers(users, position);
+}
