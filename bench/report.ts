@@ -71,6 +71,7 @@ const ROWS: Row[] = [
   ['  delivery max / missing', (r) => `${ms(r.delivery.fromSendStart.maxMs)} / ${r.delivery.missing}`],
   ['  after send response p50 / p99', (r) => `${ms(r.delivery.fromSendResponse.p50Ms)} / ${ms(r.delivery.fromSendResponse.p99Ms)}`],
   ['  server CPU per probe (send + 100 syncs)', (r) => (r.delivery.serverCpuMsPerProbe === undefined ? '?' : ms(r.delivery.serverCpuMsPerProbe))],
+  ['  load generator CPU per probe (100 listeners)', (r) => (r.delivery.clientCpuMsPerProbe === undefined ? '?' : ms(r.delivery.clientCpuMsPerProbe))],
   ['initial sync, 100 rooms (median)', (r) => ms(r.initialSync.medianMs)],
   ['  first run / response size', (r) => `${ms(r.initialSync.firstMs)} / ${(r.initialSync.responseBytes / 1024).toFixed(0)} KiB`],
   ['RSS idle (after start)', (r) => mb(r.memory.idle.rssBytes), '≤ 80 MB', (r) => r.memory.idle.rssBytes <= 80 * 1024 * 1024],

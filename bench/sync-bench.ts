@@ -17,6 +17,8 @@ export interface DeliveryResult {
   missing: number;
   /** Server CPU time per probe message (its send plus waking and answering every listener). */
   serverCpuMsPerProbe?: number;
+  /** The load generator's CPU per probe: the 100 listeners' HTTP and JSON work, in one process. */
+  clientCpuMsPerProbe?: number;
 }
 
 /**
