@@ -3,11 +3,13 @@
 // signature checks, and to serve redacted events.
 import type { RoomVersion } from './room-versions.ts';
 
+// In code point order: the redacted copy then has its keys in canonical order already, and
+// canonical JSON (signatures, event IDs) need not sort them.
 const KEPT_TOP_LEVEL = [
-  'event_id', 'type', 'room_id', 'sender', 'state_key', 'content', 'hashes', 'signatures',
-  'depth', 'prev_events', 'auth_events', 'origin_server_ts',
+  'auth_events', 'content', 'depth', 'event_id', 'hashes', 'origin_server_ts', 'prev_events',
+  'room_id', 'sender', 'signatures', 'state_key', 'type',
 ];
-const KEPT_TOP_LEVEL_BEFORE_V11 = [...KEPT_TOP_LEVEL, 'prev_state', 'origin', 'membership'];
+const KEPT_TOP_LEVEL_BEFORE_V11 = [...KEPT_TOP_LEVEL, 'membership', 'origin', 'prev_state'].sort();
 
 function keptContentKeys(type: string, version: RoomVersion): string[] | 'all' {
   const v11 = version.updatedRedactionRules;

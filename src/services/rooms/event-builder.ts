@@ -88,15 +88,17 @@ export class EventBuilder {
       if (ev && !authEvents.includes(ev.eventId)) authEvents.push(ev.eventId);
     }
     const content = { ...draft.content };
+    // Keys in code point order, so that canonical JSON (content hash, signature, event ID)
+    // finds them sorted; a state_key added below is the exception.
     const skeleton: Omit<PDU, 'hashes' | 'signatures'> = {
-      room_id: roomId,
-      type: draft.type,
-      sender: draft.sender,
+      auth_events: authEvents,
       content,
+      depth: Math.min(depth + 1, MAX_DEPTH),
       origin_server_ts: draft.origin_server_ts ?? this.now(),
       prev_events: prevEvents,
-      auth_events: authEvents,
-      depth: Math.min(depth + 1, MAX_DEPTH),
+      room_id: roomId,
+      sender: draft.sender,
+      type: draft.type,
     };
     if (draft.state_key !== undefined) skeleton.state_key = draft.state_key;
     if (draft.redacts !== undefined) {
