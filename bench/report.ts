@@ -31,6 +31,8 @@ export interface EngineResult {
   loadAverage: { before: number[]; after: number[] };
   sendSequential: ThroughputResult;
   sendConcurrent: ThroughputResult;
+  /** Sequential sends into the 101-member delivery room (push rules and counters of 100 members). */
+  sendLargeRoom?: ThroughputResult;
   delivery: DeliveryResult;
   initialSync: InitialSyncResult;
   memory: { afterStart: MemoryReading; idle: MemoryReading; afterLoad: MemoryReading };
@@ -66,6 +68,8 @@ const ROWS: Row[] = [
   ['  request p50 / p99', (r) => `${ms(r.sendConcurrent.requestLatency.p50Ms)} / ${ms(r.sendConcurrent.requestLatency.p99Ms)}`],
   ['  server CPU per message', (r) => cpuPerMsg(r.sendConcurrent.serverCpuMsPerMessage)],
   ['  load generator CPU per message', (r) => (r.sendConcurrent.clientCpuMsPerMessage === undefined ? '?' : ms(r.sendConcurrent.clientCpuMsPerMessage))],
+  ['send, sequential into a 101-member room', (r) => (r.sendLargeRoom ? `${int(r.sendLargeRoom.msgPerSec)} msg/s` : '?')],
+  ['  server CPU per message', (r) => cpuPerMsg(r.sendLargeRoom?.serverCpuMsPerMessage)],
   ['send→sync delivery p50 (100 clients)', (r) => ms(r.delivery.fromSendStart.p50Ms)],
   ['send→sync delivery p99 (100 clients)', (r) => ms(r.delivery.fromSendStart.p99Ms), '≤ 5 ms', (r) => r.delivery.fromSendStart.p99Ms <= 5],
   ['  delivery max / missing', (r) => `${ms(r.delivery.fromSendStart.maxMs)} / ${r.delivery.missing}`],

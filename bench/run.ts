@@ -53,6 +53,7 @@ const N = {
   initialSyncRooms: 100,
   messagesPerRoom: 5,
   initialSyncRuns: 5,
+  largeRoomMessages: 300,
 };
 
 const PROFILE_LISTENERS = 50;
@@ -155,6 +156,13 @@ async function benchEngine(engine: 'sqlite' | 'postgres'): Promise<EngineResult>
     const bytesAfterLargeState = await server.dbBytes();
     phase('state changes (large room)');
 
+    // Sends into the 101-member room: every message is evaluated against 100 members' push
+    // rules and raises their unread counters, so this shows what room size costs a send.
+    cpu = await server.cpuMs();
+    const largeRoom = await sendSequential(client, owner, lobby, N.largeRoomMessages, 'large');
+    largeRoom.serverCpuMsPerMessage = ((await server.cpuMs()) - cpu) / largeRoom.messages;
+    phase('sends (large room)');
+
     await populateRooms(client, roomsUser, N.initialSyncRooms, N.messagesPerRoom);
     const initial = await measureInitialSync(client, roomsUser, N.initialSyncRooms, N.initialSyncRuns);
     phase('initial sync');
@@ -170,6 +178,7 @@ async function benchEngine(engine: 'sqlite' | 'postgres'): Promise<EngineResult>
       loadAverage: { before: loadBefore, after: loadavg().map((l) => Math.round(l * 100) / 100) },
       sendSequential: seq,
       sendConcurrent: conc,
+      sendLargeRoom: largeRoom,
       delivery,
       initialSync: { ...initial, eventsPerRoom: N.messagesPerRoom },
       media,
