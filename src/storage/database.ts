@@ -10,6 +10,10 @@ import {
   sql,
   type DatabaseConnection,
   type Driver,
+  type PostgresCursor,
+  type PostgresPool,
+  type PostgresPoolClient,
+  type PostgresQueryResult,
   type SqliteDatabase as KyselySqliteDatabase,
   type SqliteDialectConfig,
 } from 'kysely';
@@ -22,7 +26,7 @@ import { dirname } from 'node:path';
 import type { DB } from './schema/index.ts';
 import { LruCache } from '../util/lru.ts';
 import { SqliteCheckpointer } from './sqlite-checkpointer.ts';
-import { registerSqliteConnection } from './prepared.ts';
+import { StatementNames, registerSqliteConnection, registerStatementNames } from './prepared.ts';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -96,11 +100,50 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       types: pgTypesOf(pg),
       options: schema ? `-c search_path=${schema}` : undefined,
     });
-    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    const names = new StatementNames();
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: namingPool(pool, names) }) });
+    registerStatementNames(db, names);
     await sql`select 1`.execute(db);
     return { db, engine: 'postgres', schema, close: () => db.destroy() };
   }
   throw new Error(`unsupported database URL (expected sqlite:PATH or postgres://…): ${url.replace(/:[^:@/]*@/, ':***@')}`);
+}
+
+/**
+ * The pool Kysely uses, whose clients send the SQL texts of prepared queries (prepared.ts) as
+ * named statements: PostgreSQL then parses and plans each once per connection rather than on
+ * every execution, and the client sends only Bind/Execute. pg keeps track of which names each
+ * connection has prepared. Every other text (ad-hoc Kysely queries, BEGIN/COMMIT) is sent as
+ * before, unnamed.
+ */
+function namingPool(pool: pg.Pool, names: StatementNames): PostgresPool {
+  // One wrapper per pg client: Kysely keeps its connection object per client it is given.
+  const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+    function query<R>(sqlText: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>;
+    function query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
+    function query(text: unknown, parameters?: ReadonlyArray<unknown>): unknown {
+      if (typeof text !== 'string') return client.query(text as pg.Submittable);
+      // Kysely passes a copy of the compiled query's parameters: pg may keep it, as is.
+      const values = parameters as unknown[];
+      const name = names.nameOf(text);
+      return name === undefined ? client.query(text, values) : client.query({ name, text, values });
+    }
+    // release() is replaced by pg-pool at every checkout: look it up at each call.
+    return { query, release: () => client.release() } as PostgresPoolClient;
+  };
+  return {
+    connect: async () => {
+      const client = await pool.connect();
+      let wrapper = wrappers.get(client);
+      if (!wrapper) {
+        wrapper = wrap(client);
+        wrappers.set(client, wrapper);
+      }
+      return wrapper;
+    },
+    end: () => pool.end(),
+  };
 }
 
 /**

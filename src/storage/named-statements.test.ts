@@ -1,0 +1,112 @@
+// PostgreSQL: prepared queries (prepared.ts) run as named statements (database.ts's pool), each
+// connection preparing a text once. They must return what an unnamed statement would: on every
+// connection of the pool, with new values each time, and after the schema changed under them.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { sql, type Kysely } from 'kysely';
+import { openDatabase, type Database } from './database.ts';
+import { prepare, schemaChanged } from './prepared.ts';
+import type { DB } from './schema/index.ts';
+
+const POSTGRES_URL = process.env.FOYER_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const POOL = 3;
+
+async function postgresReachable(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `fn` once on each connection of the pool: POOL transactions open at the same time. */
+async function onEveryConnection<T>(db: Kysely<DB>, fn: (trx: Kysely<DB>, i: number) => Promise<T>): Promise<T[]> {
+  let arrived = 0;
+  let release!: () => void;
+  const all = new Promise<void>((resolve) => (release = resolve));
+  return Promise.all(
+    Array.from({ length: POOL }, (_, i) =>
+      db.transaction().execute(async (trx) => {
+        if (++arrived === POOL) release();
+        await all;
+        return fn(trx, i);
+      }),
+    ),
+  );
+}
+
+describe('named statements [postgres]', async () => {
+  const reachable = await postgresReachable();
+  const schema = `named_${randomBytes(6).toString('hex')}`;
+  let database: Database;
+
+  before(async () => {
+    if (!reachable) return;
+    database = await openDatabase({ url: POSTGRES_URL, schema, poolSize: POOL });
+    await sql`CREATE TABLE receipts (room_id text, receipt_type text, user_id text, thread_id text, event_id text, event_stream_pos bigint, ts bigint, stream_pos bigint)`.execute(database.db);
+    for (let i = 1; i <= 30; i++) {
+      await sql`INSERT INTO receipts VALUES ('!r:x', 'm.read', ${`@u${i % 3}:x`}, '', ${`$e${i}`}, ${i}, ${1000 + i}, ${i})`.execute(database.db);
+    }
+  });
+  after(async () => {
+    if (!reachable) return;
+    await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(database.db);
+    await database.close();
+  });
+
+  it('prepares a prepared query once per connection and runs it with each call’s values', { skip: !reachable }, async () => {
+    const byUser = prepare(database.db, (db, a: { user: string; after: number }) =>
+      db.selectFrom('receipts').select(['event_id', 'event_stream_pos']).where('user_id', '=', a.user).where('event_stream_pos', '>', a.after).orderBy('event_stream_pos'),
+    );
+    const expected = (user: number, afterPos: number) => {
+      const out: number[] = [];
+      for (let i = afterPos + 1; i <= 30; i++) if (i % 3 === user) out.push(i);
+      return out;
+    };
+    // Many runs on every connection (PostgreSQL switches a named statement to a generic plan
+    // after five executions: the results must not change with it).
+    for (let round = 0; round < 8; round++) {
+      const results = await onEveryConnection(database.db, async (trx, i) => {
+        const rows = await byUser.execute({ user: `@u${(round + i) % 3}:x`, after: round }, trx);
+        // The statement on this connection: prepared under a name, with the query's text.
+        const prepared = await sql<{ name: string; statement: string }>`SELECT name, statement FROM pg_prepared_statements`.execute(trx);
+        return { rows, prepared: prepared.rows };
+      });
+      results.forEach(({ rows, prepared }, i) => {
+        assert.deepEqual(
+          rows.map((r) => Number(r.event_stream_pos)),
+          expected((round + i) % 3, round),
+        );
+        assert.deepEqual(rows.map((r) => r.event_id), expected((round + i) % 3, round).map((n) => `$e${n}`));
+        const mine = prepared.filter((p) => p.statement.includes('"receipts"') && p.statement.includes('"user_id" = $1'));
+        assert.equal(mine.length, 1, 'the query is one named statement on each connection');
+        assert.match(mine[0].name, /^foyer_/);
+      });
+    }
+  });
+
+  it('after a schema change, prepares the statements again instead of failing', { skip: !reachable }, async () => {
+    const all = prepare(database.db, (db, a: { pos: number }) => db.selectFrom('receipts').selectAll().where('event_stream_pos', '=', a.pos));
+    const before = await onEveryConnection(database.db, (trx, i) => all.execute({ pos: i + 1 }, trx));
+    before.forEach((rows, i) => assert.deepEqual(Object.keys(rows[0]).sort(), ['event_id', 'event_stream_pos', 'receipt_type', 'room_id', 'stream_pos', 'thread_id', 'ts', 'user_id'].sort(), `connection ${i}`));
+
+    await sql`ALTER TABLE receipts ADD COLUMN extra text DEFAULT 'x'`.execute(database.db);
+    // What a migration would run into without a new name: PostgreSQL refuses the old plan.
+    await assert.rejects(
+      onEveryConnection(database.db, (trx) => all.execute({ pos: 1 }, trx)),
+      /cached plan must not change result type/,
+    );
+    schemaChanged(database.db); // migrateToLatest calls this after running migrations
+    const after = await onEveryConnection(database.db, (trx, i) => all.execute({ pos: i + 4 }, trx));
+    after.forEach((rows, i) => {
+      assert.equal(rows.length, 1);
+      assert.equal(Number(rows[0].event_stream_pos), i + 4);
+      assert.equal((rows[0] as Record<string, unknown>).extra, 'x');
+    });
+  });
+});
