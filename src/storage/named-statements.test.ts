@@ -1,6 +1,8 @@
 // PostgreSQL: prepared queries (prepared.ts) run as named statements (database.ts's pool), each
 // connection preparing a text once. They must return what an unnamed statement would: on every
 // connection of the pool, with new values each time, and after the schema changed under them.
+// The pool also writes a transaction's BEGIN together with its first statement: that statement
+// must be inside the transaction, and a failing one must leave the connection usable.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -108,5 +110,32 @@ describe('named statements [postgres]', async () => {
       assert.equal(Number(rows[0].event_stream_pos), i + 4);
       assert.equal((rows[0] as Record<string, unknown>).extra, 'x');
     });
+  });
+
+  it('runs a transaction’s first statement inside it, whether it succeeds or fails', { skip: !reachable }, async () => {
+    const insert = prepare(database.db, (db, a: { pos: number; user: string }) =>
+      db.insertInto('receipts').values({ room_id: '!t:x', receipt_type: 'm.read', user_id: a.user, thread_id: '', event_id: `$t`, event_stream_pos: a.pos, ts: 0, stream_pos: a.pos }),
+    );
+    const count = async (user: string) => Number((await sql<{ n: string }>`SELECT count(*) AS n FROM receipts WHERE user_id = ${user}`.execute(database.db)).rows[0].n);
+    await sql`CREATE UNIQUE INDEX receipts_pos ON receipts (stream_pos)`.execute(database.db);
+    // More transactions than connections, at once: each connection serves several.
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: POOL * 3 }, (_, i) =>
+        database.db.transaction().execute(async (trx) => {
+          // Even: the first statement writes, then the transaction fails: the write must go.
+          // Odd: the first statement itself fails (a position taken by the rows above).
+          await insert.run({ pos: i % 2 === 0 ? 100 + i : 1, user: `@t${i}:x` }, trx);
+          throw new Error(`roll back ${i}`);
+        }),
+      ),
+    );
+    outcomes.forEach((o, i) => {
+      assert.equal(o.status, 'rejected');
+      assert.match(String((o as PromiseRejectedResult).reason), i % 2 === 0 ? new RegExp(`roll back ${i}`) : /duplicate key/);
+    });
+    for (let i = 0; i < POOL * 3; i++) assert.equal(await count(`@t${i}:x`), 0, `transaction ${i} left nothing`);
+    // Every connection still works, and commits.
+    await onEveryConnection(database.db, (trx, i) => insert.run({ pos: 200 + i, user: '@after:x' }, trx));
+    assert.equal(await count('@after:x'), POOL);
   });
 });
