@@ -10,6 +10,10 @@ import {
   sql,
   type DatabaseConnection,
   type Driver,
+  type PostgresCursor,
+  type PostgresPool,
+  type PostgresPoolClient,
+  type PostgresQueryResult,
   type SqliteDatabase as KyselySqliteDatabase,
   type SqliteDialectConfig,
 } from 'kysely';
@@ -22,7 +26,7 @@ import { dirname } from 'node:path';
 import type { DB } from './schema/index.ts';
 import { LruCache } from '../util/lru.ts';
 import { SqliteCheckpointer } from './sqlite-checkpointer.ts';
-import { registerSqliteConnection } from './prepared.ts';
+import { StatementNames, registerSqliteConnection, registerStatementNames } from './prepared.ts';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -95,13 +99,91 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       max: options.poolSize ?? 10,
       types: pgTypesOf(pg),
       options: schema ? `-c search_path=${schema}` : undefined,
-    });
-    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+      // Lets a client write a query before the previous one is answered (namingPool sends a
+      // transaction's BEGIN with its first statement). pg then refuses cursors (Foyer streams
+      // no query); everything else runs one query at a time per client as before.
+      pipeline: true,
+    } as pg.PoolConfig);
+    const names = new StatementNames();
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: namingPool(pool, names) }) });
+    registerStatementNames(db, names);
     await sql`select 1`.execute(db);
     return { db, engine: 'postgres', schema, close: () => db.destroy() };
   }
   throw new Error(`unsupported database URL (expected sqlite:PATH or postgres://…): ${url.replace(/:[^:@/]*@/, ':***@')}`);
 }
+
+/**
+ * The pool Kysely uses. Its clients:
+ * - send the SQL texts of prepared queries (prepared.ts) as named statements: PostgreSQL then
+ *   parses and plans each once per connection rather than on every execution, and the client
+ *   sends only Bind/Execute (pg keeps track of which names each connection has prepared).
+ *   Every other text (ad-hoc Kysely queries, BEGIN/COMMIT) is sent as before, unnamed;
+ * - hold a transaction's BEGIN back and write it together with the transaction's first
+ *   statement (pipeline mode): one round trip to the server less per transaction. Kysely waits
+ *   for BEGIN's answer before it sends anything else, so BEGIN is answered at once here, and
+ *   its real outcome is reported with the statement's: if BEGIN failed, so does that statement.
+ */
+function namingPool(pool: pg.Pool, names: StatementNames): PostgresPool {
+  // One wrapper per pg client: Kysely keeps its connection object per client it is given.
+  const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+    let heldBegin = false;
+    function query<R>(sqlText: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>;
+    function query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
+    function query(text: unknown, parameters?: ReadonlyArray<unknown>): unknown {
+      if (typeof text !== 'string') return client.query(text as pg.Submittable);
+      if (text === 'begin') {
+        heldBegin = true;
+        return Promise.resolve(BEGUN);
+      }
+      // Kysely passes a copy of the compiled query's parameters: pg may keep it, as is.
+      const values = parameters as unknown[];
+      const name = names.nameOf(text);
+      if (!heldBegin) return name === undefined ? client.query(text, values) : client.query({ name, text, values });
+      heldBegin = false;
+      // Both are written now, in one write to the socket (pg writes a query as it is queued,
+      // in pipeline mode); the statement's answer counts only once BEGIN's has succeeded.
+      const stream = (client as unknown as { connection?: { stream?: { cork?(): void; uncork?(): void } } }).connection?.stream;
+      stream?.cork?.();
+      let begun: Promise<unknown>;
+      let result: Promise<unknown>;
+      try {
+        begun = client.query('begin');
+        result = name === undefined ? client.query(text, values) : client.query({ name, text, values });
+      } finally {
+        stream?.uncork?.();
+      }
+      return Promise.allSettled([begun, result]).then(([b, r]) => {
+        if (b.status === 'rejected') throw b.reason;
+        if (r.status === 'rejected') throw r.reason;
+        return r.value;
+      });
+    }
+    // release() is replaced by pg-pool at every checkout: look it up at each call. (Kysely
+    // ends every transaction before it releases; a BEGIN never outlives its checkout anyway.)
+    const release = () => {
+      heldBegin = false;
+      client.release();
+    };
+    return { query, release } as PostgresPoolClient;
+  };
+  return {
+    connect: async () => {
+      const client = await pool.connect();
+      let wrapper = wrappers.get(client);
+      if (!wrapper) {
+        wrapper = wrap(client);
+        wrappers.set(client, wrapper);
+      }
+      return wrapper;
+    },
+    end: () => pool.end(),
+  };
+}
+
+/** What BEGIN answers; Kysely reads nothing of it. */
+const BEGUN = { command: 'BEGIN', rowCount: null, rows: [] };
 
 /**
  * Transactions take SQLite's write lock when they begin (BEGIN IMMEDIATE) rather than at their

@@ -14,6 +14,7 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import type { Database, Engine } from './database.ts';
+import { schemaChanged } from './prepared.ts';
 
 export interface FoyerMigration {
   up(db: Kysely<any>, engine: Engine): Promise<void>;
@@ -40,6 +41,7 @@ async function appliedMigrations(trx: Transaction<any>): Promise<Set<string>> {
 
 export async function migrateToLatest(database: Database): Promise<void> {
   const migrations = await loadMigrations();
+  let ran = 0;
   await database.db.transaction().execute(async (trx) => {
     if (database.engine === 'postgres') {
       // Two servers starting on the same schema must not both run a migration.
@@ -54,6 +56,10 @@ export async function migrateToLatest(database: Database): Promise<void> {
         throw new Error(`database migration ${name} failed: ${error instanceof Error ? error.message : String(error)}`);
       }
       await sql`INSERT INTO kysely_migration (name, timestamp) VALUES (${name}, ${new Date().toISOString()})`.execute(trx);
+      ran++;
     }
   });
+  // Statements prepared on the pool's connections before (e.g. by a migration) may not fit the
+  // new schema: the next executions prepare them again under new names.
+  if (ran > 0) schemaChanged(database.db);
 }

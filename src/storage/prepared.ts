@@ -25,6 +25,11 @@
 // Outside a transaction while another task's transaction is open (it awaits between its
 // statements), a direct statement would see or join that transaction's uncommitted work, so
 // the query goes through Kysely, whose mutex makes it wait for the COMMIT, as before.
+//
+// On PostgreSQL a prepared query goes through Kysely, but its SQL is registered in the
+// database's StatementNames: the pool's clients (database.ts) send a registered text as a named
+// statement, which each connection parses and plans once instead of on every execution (an
+// unnamed statement is parsed, analysed and planned every time).
 import type { Compilable, CompiledQuery, Kysely } from 'kysely';
 import type { Database as SqliteConnection, Statement } from 'better-sqlite3';
 import type { DB } from './schema/index.ts';
@@ -51,6 +56,64 @@ const sqliteConnections = new WeakMap<Kysely<DB>, SqliteConnection>();
 export function registerSqliteConnection(db: Kysely<DB>, connection: SqliteConnection): void {
   sqliteConnections.set(db, connection);
 }
+
+/**
+ * Names for the SQL texts of prepared queries on one PostgreSQL database (see the top). The
+ * texts are a bounded set — one per prepared query and shape — but an `in` list makes a variant
+ * per length, so each query names only its first few variants and the database a bounded total:
+ * every named statement holds memory in every backend that ran it.
+ */
+export class StatementNames {
+  /** Text → name; looked up per query by the pool clients. */
+  private readonly names = new Map<string, string>();
+  private generation = 0;
+  private next = 0;
+
+  constructor(readonly capacity = 512) {}
+
+  /** Gives `text` a name (if it has none and there is room); whether it has one now. */
+  register(text: string): boolean {
+    if (this.names.has(text)) return true;
+    if (this.names.size >= this.capacity) return false;
+    this.names.set(text, this.nameFor(this.next++));
+    return true;
+  }
+
+  /** The statement name of `text`, if it is a registered text. */
+  nameOf(text: string): string | undefined {
+    return this.names.get(text);
+  }
+
+  /**
+   * After the schema changed (migrations): a statement prepared before may no longer fit it
+   * (PostgreSQL refuses to run a `select *` whose columns changed: "cached plan must not change
+   * result type"), so every text gets a new name, which each connection prepares anew.
+   */
+  renew(): void {
+    this.generation++;
+    for (const text of this.names.keys()) this.names.set(text, this.nameFor(this.next++));
+  }
+
+  private nameFor(n: number): string {
+    return `foyer_${this.generation}_${n}`;
+  }
+}
+
+/** The statement names of each Kysely instance on PostgreSQL (registered by database.ts). */
+const statementNames = new WeakMap<Kysely<DB>, StatementNames>();
+
+/** Lets prepared queries of `db` run as named statements registered in `names`. */
+export function registerStatementNames(db: Kysely<DB>, names: StatementNames): void {
+  statementNames.set(db, names);
+}
+
+/** To call after a schema change of `db` (see StatementNames.renew). */
+export function schemaChanged(db: Kysely<DB>): void {
+  statementNames.get(db)?.renew();
+}
+
+/** Variants of one prepared query that get a statement name; further ones run unnamed. */
+const NAMED_VARIANTS_PER_QUERY = 8;
 
 /** Placeholder for an argument: a marker string, or an array of them for an array argument. */
 function placeholdersOf(args: Args): Args {
@@ -94,6 +157,8 @@ export class PreparedQuery<A extends Args, R> {
   private last: Compiled | undefined;
   /** The SQLite connection of `db`; undefined until looked up, null when there is none. */
   private connection: SqliteConnection | null | undefined;
+  /** Variants given a statement name so far (PostgreSQL). */
+  private named = 0;
 
   /**
    * `db` compiles (its dialect decides the SQL); execution may use another handle of the same
@@ -206,6 +271,8 @@ export class PreparedQuery<A extends Args, R> {
       if (value === undefined || (Array.isArray(value) && value.length === 0) || used.has(name)) continue;
       throw new Error(`prepared query: argument "${name}" is not a bound parameter of ${query.sql}`);
     }
+    const pgNames = statementNames.get(this.db);
+    if (pgNames && this.named < NAMED_VARIANTS_PER_QUERY && pgNames.register(query.sql)) this.named++;
     const names = Object.keys(args);
     return { names, kinds: names.map((name) => kindOf(args[name])), query, slots };
   }

@@ -44,7 +44,7 @@ export function wirePersonal(ctx: WiringContext, deps: PersonalDeps) {
   // Push rules, evaluated when events are written (unread counts, /notifications)
   const pushRules = new PushRulesService(db, new PushRuleStore(db));
   pushRuleRoutes(router, { pushRules });
-  const pushActionStore = new PushActionStore(db);
+  const pushActionStore = new PushActionStore(db, ctx.database.engine);
   persister.addWriteHook(
     new PushEvaluator({
       serverName: config.server_name,

@@ -54,7 +54,7 @@ export async function wireRooms(ctx: WiringContext, deps: RoomsDeps) {
   await positions.flushed();
   const notifier = new Notifier(positions);
 
-  const eventStore = new EventStore(db);
+  const eventStore = new EventStore(db, database.engine);
   const roomStore = new RoomStore(db);
   const reader = new EventReader(eventStore);
   const currentState = new CurrentStateCache(roomStore, reader);

@@ -55,7 +55,7 @@ export class PushEvaluator implements WriteHook<PreparedPushActions> {
   constructor(
     private readonly deps: {
       serverName: string;
-      store: Pick<PushActionStore, 'insert' | 'addCounts'>;
+      store: Pick<PushActionStore, 'write'>;
       pushRules: Pick<PushRulesService, 'queryCompiledRules' | 'cachedCompiledRules'>;
       /** Users whose events `userId` ignores (m.ignored_user_list). */
       ignoredUsers?(userId: string): Promise<ReadonlySet<string>>;
@@ -121,12 +121,8 @@ export class PushEvaluator implements WriteHook<PreparedPushActions> {
   async write(prepared: PreparedPushActions, trx: Kysely<DB>, streamPos: number): Promise<void> {
     const { roomId, rows } = prepared;
     if (rows.length === 0) return;
-    await this.deps.store.insert(streamPos, rows, trx);
-    await this.deps.store.addCounts(
-      roomId,
-      rows.map((r) => ({ user_id: r.user_id, thread_id: r.thread_id, notifications: r.notify, highlights: r.highlight })),
-      trx,
-    );
+    // The actions and the unread counters they raise (one statement on PostgreSQL).
+    await this.deps.store.write(roomId, streamPos, rows, trx);
   }
 }
 

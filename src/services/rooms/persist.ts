@@ -335,6 +335,8 @@ export class EventPersister {
       },
       pdu.prev_events,
       trx,
+      // Recorded with the event (one statement on PostgreSQL); a repeated ID fails the insert.
+      options.txn ? { user_id: options.txn.userId, device_id: options.txn.deviceId, txn_id: options.txn.txnId, created_ts: Date.now() } : undefined,
     );
     let snapshotNid = p.snapshotNid;
     if (snapshotNid === null) {
@@ -363,9 +365,6 @@ export class EventPersister {
       const target = pdu.type === 'm.room.redaction' ? redactsOf(pdu) : undefined;
       if (target) await this.deps.events.markRedacted(target, event.eventId, trx);
       for (let i = 0; i < this.writeHooks.length; i++) await this.writeHooks[i].write(p.hooks[i], trx, streamPos!, stored);
-    }
-    if (options.txn) {
-      await this.deps.rooms.insertTxn({ user_id: options.txn.userId, device_id: options.txn.deviceId, txn_id: options.txn.txnId, event_id: event.eventId, room_id: event.roomId, created_ts: Date.now() }, trx);
     }
     return { stored, newState, newExtremities };
   }

@@ -14,6 +14,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../schema/index.ts';
 import { prepare } from '../prepared.ts';
+import type { Engine } from '../database.ts';
 
 /** One user's push action for an event written at a stream position. */
 export interface PushActionInsert {
@@ -63,26 +64,50 @@ export class PushActionStore {
   /** Written with every message and read by every /sync (../prepared.ts). */
   private readonly q: ReturnType<typeof preparedQueries>;
 
-  constructor(private readonly db: Kysely<DB>) {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly engine: Engine,
+  ) {
     this.q = preparedQueries(db);
+  }
+
+  /**
+   * An event's push actions and the unread counters they raise (each row counts its notify and
+   * highlight for its user and thread). On PostgreSQL one statement — the counters are raised
+   * from the rows the actions insert returns — instead of two round trips; SQLite (no round
+   * trips) runs `insert` and `addCounts`.
+   */
+  async write(roomId: string, streamPos: number, rows: readonly PushActionInsert[], trx: Kysely<DB>): Promise<void> {
+    if (rows.length === 0) return;
+    if (this.engine === 'postgres' && rows.length <= INSERT_CHUNK) {
+      await this.q.insertCounting.run({ roomId, ...this.columns(streamPos, rows) }, trx);
+      return;
+    }
+    await this.insert(streamPos, rows, trx);
+    await this.addCounts(
+      roomId,
+      rows.map((r) => ({ user_id: r.user_id, thread_id: r.thread_id, notifications: r.notify, highlights: r.highlight })),
+      trx,
+    );
   }
 
   async insert(streamPos: number, rows: readonly PushActionInsert[], trx: Kysely<DB>): Promise<void> {
     // One statement per chunk of rows: compiled once per distinct row count.
     for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-      const chunk = rows.slice(i, i + INSERT_CHUNK);
-      await this.q.insert.run(
-        {
-          pos: streamPos,
-          user_id: chunk.map((r) => r.user_id),
-          thread_id: chunk.map((r) => r.thread_id),
-          notify: chunk.map((r) => r.notify),
-          highlight: chunk.map((r) => r.highlight),
-          actions: chunk.map((r) => (r.actions === DEFAULT_ACTIONS ? null : r.actions)),
-        },
-        trx,
-      );
+      await this.q.insert.run(this.columns(streamPos, rows.slice(i, i + INSERT_CHUNK)), trx);
     }
+  }
+
+  /** The rows column by column (the arguments of the insert statements). */
+  private columns(pos: number, rows: readonly PushActionInsert[]): ActionColumns {
+    return {
+      pos,
+      user_id: rows.map((r) => r.user_id),
+      thread_id: rows.map((r) => r.thread_id),
+      notify: rows.map((r) => r.notify),
+      highlight: rows.map((r) => r.highlight),
+      actions: rows.map((r) => (r.actions === DEFAULT_ACTIONS ? null : r.actions)),
+    };
   }
 
   /** Adds to the unread counters of a room (rows are created at the first unread action). */
@@ -184,22 +209,41 @@ export class PushActionStore {
 }
 
 type Columns<T> = { [K in keyof T]: Array<T[K]> };
+type ActionColumns = { pos: number } & Columns<Omit<PushActionInsert, 'actions'>> & { actions: Array<string | null> };
+
+function insertActions(db: Kysely<DB>, c: ActionColumns) {
+  return db.insertInto('event_push_actions').values(
+    c.user_id.map((user_id, i) => ({
+      event_stream_pos: c.pos,
+      user_id,
+      thread_id: c.thread_id[i],
+      notify: c.notify[i],
+      highlight: c.highlight[i],
+      actions: c.actions[i],
+    })),
+  );
+}
+
+/** Adds each row's counts to its counter, creating the counters at their first unread action. */
+const ADD_TO_COUNTERS = {
+  notifications: sql<number>`event_push_counts.notifications + excluded.notifications`,
+  highlights: sql<number>`event_push_counts.highlights + excluded.highlights`,
+};
 
 function preparedQueries(db0: Kysely<DB>) {
   return {
     /** Rows given column by column, so that each column is one array argument. */
-    insert: prepare(db0, (db, c: { pos: number } & Columns<Omit<PushActionInsert, 'actions'>> & { actions: Array<string | null> }) =>
-      db.insertInto('event_push_actions').values(
-        c.user_id.map((user_id, i) => ({
-          event_stream_pos: c.pos,
-          user_id,
-          thread_id: c.thread_id[i],
-          notify: c.notify[i],
-          highlight: c.highlight[i],
-          actions: c.actions[i],
-        })),
-      ),
-    ),
+    insert: prepare(db0, insertActions),
+    /** PostgreSQL: the actions, and the counters raised from the rows inserted (see `write`). */
+    insertCounting: prepare(db0, (db, c: ActionColumns & { roomId: string }) => {
+      const { roomId, ...columns } = c;
+      return db
+        .with('a', (d) => insertActions(d as Kysely<DB>, columns).returning(['user_id', 'thread_id', 'notify', 'highlight']))
+        .insertInto('event_push_counts')
+        .columns(['room_id', 'user_id', 'thread_id', 'notifications', 'highlights'])
+        .expression((eb) => eb.selectFrom('a').select((s) => [s.val(roomId).as('room_id'), 'a.user_id', 'a.thread_id', 'a.notify', 'a.highlight']))
+        .onConflict((oc) => oc.columns(['room_id', 'user_id', 'thread_id']).doUpdateSet(ADD_TO_COUNTERS));
+    }),
     addCounts: prepare(db0, (db, c: { roomId: string } & Columns<{ user_id: string } & UnreadCounts>) =>
       db
         .insertInto('event_push_counts')
@@ -212,12 +256,7 @@ function preparedQueries(db0: Kysely<DB>) {
             highlights: c.highlights[i],
           })),
         )
-        .onConflict((oc) =>
-          oc.columns(['room_id', 'user_id', 'thread_id']).doUpdateSet({
-            notifications: sql`event_push_counts.notifications + excluded.notifications`,
-            highlights: sql`event_push_counts.highlights + excluded.highlights`,
-          }),
-        ),
+        .onConflict((oc) => oc.columns(['room_id', 'user_id', 'thread_id']).doUpdateSet(ADD_TO_COUNTERS)),
     ),
     subtract: prepare(db0, (db, a: { userId: string; roomId: string; threadId: string; notifications: number; highlights: number }) =>
       db
