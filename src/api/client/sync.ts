@@ -1,4 +1,5 @@
 // GET /_matrix/client/v3/sync
+import type { ServerResponse } from 'node:http';
 import Type from 'typebox';
 import { MatrixError } from '../../core/errors.ts';
 import type { Filter } from '../../core/filter.ts';
@@ -36,12 +37,16 @@ export function syncRoutes(r: Router, deps: SyncRouteDeps): void {
   // compiles to the same SyncFilter every time.
   const filters = new LruCache<string, SyncFilter>(FILTER_CACHE_SIZE);
   const noFilter = compileSyncFilter({});
-  const filterFor = async (userId: string, param: string | undefined): Promise<SyncFilter> => {
+  // Not async: a long-poll asks on every request and nearly always hits the cache.
+  const filterFor = (userId: string, param: string | undefined): SyncFilter | Promise<SyncFilter> => {
     if (param === undefined) return noFilter;
     const inline = param.trim().startsWith('{');
     const key = inline ? param : `${userId}\u0000${param}`;
     const hit = filters.get(key);
     if (hit) return hit;
+    return compileFilter(userId, param, inline, key);
+  };
+  const compileFilter = async (userId: string, param: string, inline: boolean, key: string): Promise<SyncFilter> => {
     let filter: Filter;
     if (inline) {
       try {
@@ -67,14 +72,14 @@ export function syncRoutes(r: Router, deps: SyncRouteDeps): void {
     auth: 'guest',
     query: SyncQuery,
     handler: async ({ query, requester, reply }) => {
-      const filter = await filterFor(requester.userId, query.filter);
+      const pendingFilter = filterFor(requester.userId, query.filter);
+      const filter = pendingFilter instanceof Promise ? await pendingFilter : pendingFilter;
       if (query.set_presence && deps.setPresence) await deps.setPresence(requester.userId, query.set_presence);
       const gone = new ClientGone();
       // The response closing before we answered means the client went away ('close' also fires
-      // after a normal answer: nothing is waiting then).
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) gone.abort();
-      });
+      // after a normal answer: nothing is waiting then). One shared listener, no closure per poll.
+      clientGoneOf.set(reply.raw, gone);
+      reply.raw.on('close', abortIfUnanswered);
       return deps.sync.sync({
         userId: requester.userId,
         deviceId: requester.deviceId,
@@ -86,6 +91,12 @@ export function syncRoutes(r: Router, deps: SyncRouteDeps): void {
       });
     },
   });
+}
+
+const clientGoneOf = new WeakMap<ServerResponse, ClientGone>();
+
+function abortIfUnanswered(this: ServerResponse): void {
+  if (!this.writableFinished) clientGoneOf.get(this)?.abort();
 }
 
 /** The one-listener cancellation signal a parked /sync waits on (cheaper than an AbortController). */

@@ -11,8 +11,12 @@ export class AccountDataSyncProvider implements SyncProvider {
     private readonly changes: Pick<ChangeTracker, 'changedSince'>,
   ) {}
 
-  async contribute(ctx: SyncContext, from: number | null, to: number, response: SyncResponse): Promise<void> {
-    if (!this.changes.changedSince(ctx.userId, from)) return;
+  contribute(ctx: SyncContext, from: number | null, to: number, response: SyncResponse): Promise<void> | undefined {
+    if (!this.changes.changedSince(ctx.userId, from)) return undefined;
+    return this.addChanges(ctx, from, to, response);
+  }
+
+  private async addChanges(ctx: SyncContext, from: number | null, to: number, response: SyncResponse): Promise<void> {
     const filter = ctx.filter.raw as Filter;
     const joined = new Set(ctx.joinedRoomIds);
     for (const row of await this.store.changedBetween(ctx.userId, from, to)) {

@@ -6,6 +6,9 @@ import type { TypingService } from '../ephemeral/typing.ts';
 import type { ChangeTracker } from '../../util/change-tracker.ts';
 import type { SyncContext, SyncProvider, SyncResponse } from './types.ts';
 
+const TYPING = { type: 'm.typing' };
+const RECEIPT = { type: 'm.receipt' };
+
 export class EphemeralSyncProvider implements SyncProvider {
   readonly name = 'ephemeral';
   constructor(
@@ -16,21 +19,27 @@ export class EphemeralSyncProvider implements SyncProvider {
     },
   ) {}
 
-  async contribute(ctx: SyncContext, from: number | null, to: number, _response: SyncResponse): Promise<void> {
+  contribute(ctx: SyncContext, from: number | null, to: number, _response: SyncResponse): Promise<void> | undefined {
     const filter = (ctx.filter.raw as Filter).room?.ephemeral;
-    const rooms = ctx.joinedRoomIds.filter((r) => ctx.filter.roomAllowed(r));
-    if (eventMatchesFilter(filter, { type: 'm.typing' })) {
-      for (const roomId of rooms) {
+    const wantTyping = eventMatchesFilter(filter, TYPING);
+    const wantReceipts = eventMatchesFilter(filter, RECEIPT);
+    // Rooms whose receipts changed since the token; a woken sync for a message usually has none.
+    let receiptRooms: string[] | undefined;
+    for (const roomId of ctx.joinedRoomIds) {
+      if (!ctx.filter.roomAllowed(roomId)) continue;
+      if (wantTyping) {
         const { userIds, changedAt } = this.deps.typing.typingIn(roomId);
-        if (changedAt > to) continue;
-        if (from === null ? userIds.length > 0 : changedAt > from) {
+        if (changedAt <= to && (from === null ? userIds.length > 0 : changedAt > from)) {
           ctx.joinedRoom(roomId).ephemeral.events.push({ type: 'm.typing', content: { user_ids: userIds } });
         }
       }
+      if (wantReceipts && this.deps.receiptChanges.changedSince(roomId, from)) (receiptRooms ??= []).push(roomId);
     }
-    if (!eventMatchesFilter(filter, { type: 'm.receipt' })) return;
+    return receiptRooms ? this.addReceipts(ctx, receiptRooms, from, to) : undefined;
+  }
+
+  private async addReceipts(ctx: SyncContext, changedRooms: string[], from: number | null, to: number): Promise<void> {
     const byRoom = new Map<string, Record<string, Record<string, Record<string, Record<string, unknown>>>>>();
-    const changedRooms = rooms.filter((roomId) => this.deps.receiptChanges.changedSince(roomId, from));
     for (const r of await this.deps.receipts.changedBetween(changedRooms, from, to)) {
       if (r.receipt_type === 'm.read.private' && r.user_id !== ctx.userId) continue;
       const content = byRoom.get(r.room_id) ?? {};

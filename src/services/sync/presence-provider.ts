@@ -11,15 +11,21 @@ export interface PresenceSyncDeps {
   usersSharingRoomWith(userId: string): Promise<readonly string[]>;
 }
 
+const PRESENCE_TYPE = { type: 'm.presence' };
+
 export class PresenceSyncProvider implements SyncProvider {
   readonly name = 'presence';
   constructor(private readonly deps: PresenceSyncDeps) {}
 
-  async contribute(ctx: SyncContext, from: number | null, to: number, response: SyncResponse): Promise<void> {
-    const filter = (ctx.filter.raw as Filter).presence;
-    if (filter?.limit === 0 || !eventMatchesFilter(filter, { type: 'm.presence' })) return;
+  contribute(ctx: SyncContext, from: number | null, to: number, response: SyncResponse): Promise<void> | undefined {
     // Nobody's presence changed since the token: skip the room-mates query.
-    if (!this.deps.presence.changes.changedSince('*', from)) return;
+    if (!this.deps.presence.changes.changedSince('*', from)) return undefined;
+    const filter = (ctx.filter.raw as Filter).presence;
+    if (filter?.limit === 0 || !eventMatchesFilter(filter, PRESENCE_TYPE)) return undefined;
+    return this.addChanges(ctx, filter, from, to, response);
+  }
+
+  private async addChanges(ctx: SyncContext, filter: Filter['presence'], from: number | null, to: number, response: SyncResponse): Promise<void> {
     const users = await this.deps.usersSharingRoomWith(ctx.userId);
     const changed = users.filter((u) => this.deps.presence.changes.changedSince(u, from));
     for (const row of await this.deps.store.changedBetween(changed, from, to)) {

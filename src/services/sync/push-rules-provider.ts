@@ -8,8 +8,11 @@ export class PushRulesSyncProvider implements SyncProvider {
   readonly name = 'push_rules';
   constructor(private readonly pushRules: Pick<PushRulesService, 'queryAccountDataContent'>) {}
 
-  async contribute(ctx: SyncContext, from: number | null, _to: number, response: SyncResponse): Promise<void> {
-    if (from !== null) return;
+  contribute(ctx: SyncContext, from: number | null, _to: number, response: SyncResponse): Promise<void> | undefined {
+    return from === null ? this.addRules(ctx, response) : undefined;
+  }
+
+  private async addRules(ctx: SyncContext, response: SyncResponse): Promise<void> {
     const events = response.account_data.events.filter((e) => e.type !== 'm.push_rules');
     events.push({ type: 'm.push_rules', content: await this.pushRules.queryAccountDataContent(ctx.userId) });
     response.account_data.events = events;

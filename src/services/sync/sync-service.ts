@@ -41,18 +41,57 @@ class BuildSlots {
 
   constructor(private readonly limit: number) {}
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    // A slot is handed from a finishing task straight to the next queued one.
-    if (this.active < this.limit) this.active++;
-    else await new Promise<void>((resolve) => this.queue.push(resolve));
-    try {
-      return await task();
-    } finally {
-      const next = this.queue.shift();
-      if (next) next();
-      else this.active--;
+  /**
+   * Takes a slot: undefined when one is free now, else a promise of the slot. (No closure per
+   * build: the bundle names every closure it creates, and a fan-out runs hundreds of builds.)
+   */
+  acquire(): Promise<void> | undefined {
+    if (this.active < this.limit) {
+      this.active++;
+      return undefined;
     }
+    return new Promise<void>((resolve) => this.queue.push(resolve));
   }
+
+  /** A slot is handed from a finishing build straight to the next queued one. */
+  release(): void {
+    const next = this.queue.shift();
+    if (next) next();
+    else this.active--;
+  }
+}
+
+/** The context providers see; a class so that `joinedRoom` is a method, not a closure per build. */
+class BuildContext implements SyncContext {
+  constructor(
+    readonly userId: string,
+    readonly deviceId: string,
+    readonly memberships: SyncContext['memberships'],
+    readonly joinedRoomIds: readonly string[],
+    readonly filter: SyncFilter,
+    readonly fullState: boolean,
+    readonly current: number,
+    private readonly response: SyncResponse,
+  ) {}
+
+  joinedRoom(roomId: string): JoinedRoomSync {
+    return (this.response.rooms.join[roomId] ??= emptyJoinedRoom());
+  }
+}
+
+/**
+ * The joined rooms of a memberships list. The list comes from a cache (rooms/user-memberships.ts)
+ * and is the same array until the user's memberships change, so its joined rooms are derived once.
+ */
+const joinedRoomsOf = new WeakMap<SyncContext['memberships'], readonly string[]>();
+function joinedRoomIds(memberships: SyncContext['memberships']): readonly string[] {
+  let ids = joinedRoomsOf.get(memberships);
+  if (!ids) {
+    const list: string[] = [];
+    for (const m of memberships) if (m.membership === 'join') list.push(m.room_id);
+    joinedRoomsOf.set(memberships, (ids = list));
+  }
+  return ids;
 }
 
 export function parseSyncToken(token: string): number {
@@ -84,7 +123,17 @@ export class SyncService {
       // queued goes into this answer (its waiter, registered above, covers that).
       let response: SyncResponse;
       try {
-        response = woken ? await this.wokenBuilds.run(() => this.build(req, from, Math.max(this.deps.positions.current, to))) : await this.build(req, from, to);
+        if (woken) {
+          const slot = this.wokenBuilds.acquire();
+          if (slot) await slot;
+          try {
+            response = await this.build(req, from, Math.max(this.deps.positions.current, to));
+          } finally {
+            this.wokenBuilds.release();
+          }
+        } else {
+          response = await this.build(req, from, to);
+        }
       } catch (err) {
         // A failed build must not leave its waiter registered (woken forever, never removed).
         waiter?.cancel();
@@ -104,7 +153,7 @@ export class SyncService {
 
   private async build(req: SyncRequest, from: number | null, to: number): Promise<SyncResponse> {
     const response: SyncResponse = {
-      next_batch: `s${to}`,
+      next_batch: '',
       rooms: { join: {}, invite: {}, leave: {}, knock: {} },
       presence: { events: [] },
       account_data: { events: [] },
@@ -113,33 +162,39 @@ export class SyncService {
       device_one_time_keys_count: {},
     };
     const memberships = await this.deps.memberships(req.userId);
-    const ctx: SyncContext = {
-      userId: req.userId,
-      deviceId: req.deviceId,
-      memberships,
-      joinedRoomIds: memberships.filter((m) => m.membership === 'join').map((m) => m.room_id),
-      filter: req.filter,
-      fullState: req.fullState,
-      current: to,
-      joinedRoom: (roomId: string): JoinedRoomSync => (response.rooms.join[roomId] ??= emptyJoinedRoom()),
-    };
-    for (const provider of this.deps.providers) if (provider.limitBatch) to = Math.min(to, await provider.limitBatch(ctx, from, to));
+    const ctx = new BuildContext(req.userId, req.deviceId, memberships, joinedRoomIds(memberships), req.filter, req.fullState, to, response);
+    const providers = this.deps.providers;
+    for (const provider of providers) {
+      if (!provider.limitBatch) continue;
+      const end = provider.limitBatch(ctx, from, to);
+      to = Math.min(to, typeof end === 'number' ? end : await end);
+    }
     response.next_batch = `s${to}`;
-    for (const provider of this.deps.providers) await provider.contribute(ctx, from, to, response);
+    // Providers with nothing to add answer synchronously: no promise to wait for.
+    for (const provider of providers) {
+      const pending = provider.contribute(ctx, from, to, response);
+      if (pending) await pending;
+    }
     // Providers may have created sections for rooms that ended up with nothing to say.
     if (from !== null) {
-      for (const [roomId, room] of Object.entries(response.rooms.join)) if (!joinedRoomHasData(room)) delete response.rooms.join[roomId];
+      const join = response.rooms.join;
+      for (const roomId in join) if (!joinedRoomHasData(join[roomId])) delete join[roomId];
     }
     return response;
   }
 }
 
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
 function hasData(r: SyncResponse): boolean {
   return (
-    Object.keys(r.rooms.join).length > 0 ||
-    Object.keys(r.rooms.invite).length > 0 ||
-    Object.keys(r.rooms.leave).length > 0 ||
-    Object.keys(r.rooms.knock).length > 0 ||
+    !isEmpty(r.rooms.join) ||
+    !isEmpty(r.rooms.invite) ||
+    !isEmpty(r.rooms.leave) ||
+    !isEmpty(r.rooms.knock) ||
     r.presence.events.length > 0 ||
     r.account_data.events.length > 0 ||
     r.to_device.events.length > 0 ||

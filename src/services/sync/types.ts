@@ -64,17 +64,18 @@ export interface SyncFilter {
 /**
  * A stream's contribution to /sync. `from` is null for an initial sync. Providers write into
  * `response` (top-level sections, or rooms via ctx.joinedRoom) and must only include data with
- * stream positions in (from, to].
+ * stream positions in (from, to]. A provider with nothing to add may return without a promise:
+ * a woken sync asks every provider, and most have nothing (a promise each is garbage).
  */
 export interface SyncProvider {
   readonly name: string;
-  contribute(ctx: SyncContext, from: number | null, to: number, response: SyncResponse): Promise<void>;
+  contribute(ctx: SyncContext, from: number | null, to: number, response: SyncResponse): Promise<void> | void;
   /**
    * For streams that page (to-device: at most 100 per response): the position the batch must end
    * at, ≤ `to`, so that nothing after what this response carries is skipped. Asked before any
    * provider contributes; the batch then ends at the lowest answer.
    */
-  limitBatch?(ctx: SyncContext, from: number | null, to: number): Promise<number>;
+  limitBatch?(ctx: SyncContext, from: number | null, to: number): Promise<number> | number;
 }
 
 export function emptyJoinedRoom(): JoinedRoomSync {

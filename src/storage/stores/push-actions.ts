@@ -145,6 +145,15 @@ export class PushActionStore {
     return rows.map((r) => ({ thread_id: r.thread_id, notifications: Number(r.notifications), highlights: Number(r.highlights) }));
   }
 
+  /**
+   * Every user's unread counters in a room, at most `limit` rows (the /sync fan-out reads a room
+   * once for all its woken members: services/sync/unread-memo.ts).
+   */
+  async roomCounts(roomId: string, limit: number): Promise<Array<UnreadCounts & { user_id: string }>> {
+    const rows = await this.q.roomCounts.execute({ roomId, limit });
+    return rows.map((r) => ({ user_id: r.user_id, thread_id: r.thread_id, notifications: Number(r.notifications), highlights: Number(r.highlights) }));
+  }
+
   /** The user's actions in a room at positions in (afterPos, upToPos]. */
   async actionsBetween(
     userId: string,
@@ -283,6 +292,9 @@ function preparedQueries(db0: Kysely<DB>) {
         .select(['thread_id', 'notifications', 'highlights'])
         .where('room_id', '=', a.roomId)
         .where('user_id', '=', a.userId),
+    ),
+    roomCounts: prepare(db0, (db, a: { roomId: string; limit: number }) =>
+      db.selectFrom('event_push_counts').select(['user_id', 'thread_id', 'notifications', 'highlights']).where('room_id', '=', a.roomId).limit(a.limit),
     ),
     between: prepare(db0, (db, a: { userId: string; roomId: string; afterPos: number; upToPos: number }) =>
       db
