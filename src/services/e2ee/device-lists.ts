@@ -147,6 +147,15 @@ export class DeviceListService {
     return { changed: [...changed].sort(), left: left.sort() };
   }
 
+  /**
+   * False when `queryChanges` would surely answer nothing for (from, to] — decided in memory,
+   * without a promise (every woken /sync asks).
+   */
+  mayHaveChanges(userId: string, memberships: readonly Membership[], from: number, to: number): boolean {
+    if (to <= from) return false;
+    return this.changes.changedSince(PUBLIC, from) || this.changes.changedSince(userId, from) || this.membershipMayMatter(memberships, from, to);
+  }
+
   /** True if the user joined, left or was banned in (from, to], or a member of one of their rooms changed after `from`. */
   private membershipMayMatter(memberships: readonly Membership[], from: number, to: number): boolean {
     for (const m of memberships) {

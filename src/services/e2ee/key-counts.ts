@@ -53,6 +53,11 @@ export class KeyCountsCache {
     return entry;
   }
 
+  /** The device's entry if it is cached (a woken /sync then needs no promise), else undefined. */
+  peek(userId: string, deviceId: string): DeviceKeyCounts | undefined {
+    return this.users.get(userId)?.get(deviceId);
+  }
+
   /** After a write to this device's keys has committed (or failed: forgetting is always safe). */
   invalidate(userId: string, deviceId: string): void {
     this.generation++;

@@ -9,7 +9,7 @@ import type { DB } from '../../storage/schema/index.ts';
 import type { E2eKeyStore } from '../../storage/stores/e2e-keys.ts';
 import { parseDeviceKeys, parseOneTimeKeys, type ParsedKey } from './key-format.ts';
 import type { DeviceListService } from './device-lists.ts';
-import { KeyCountsCache } from './key-counts.ts';
+import { KeyCountsCache, type DeviceKeyCounts } from './key-counts.ts';
 
 export interface KeyUploadRequest {
   device_keys?: Record<string, unknown>;
@@ -66,6 +66,11 @@ export class KeyUploadService {
       if (oneTimeKeys.length > 0 || latestFallback.length > 0) this.counts.invalidate(userId, deviceId);
     }
     return { one_time_key_counts: { ...(await this.countOneTimeKeys(userId, deviceId)) } };
+  }
+
+  /** Both /sync key fields if they are in memory (frozen, shared), else undefined: then use the two calls below. */
+  cachedKeyCounts(userId: string, deviceId: string): DeviceKeyCounts | undefined {
+    return this.counts.peek(userId, deviceId);
   }
 
   /**

@@ -130,6 +130,18 @@ export class ToDeviceService {
     }
   }
 
+  /**
+   * True when a /sync from `from` has nothing to acknowledge nor to deliver for this device,
+   * decided in memory (`batchEnd` would answer `to`, `syncEvents` nothing, with no write).
+   */
+  syncIsIdle(userId: string, deviceId: string, from: number | null): boolean {
+    if (from === null) return false;
+    const key = queueKey(userId, deviceId);
+    const acked = this.ackedUpTo.get(key) ?? -1;
+    const lastStored = this.lastStored.get(key) ?? this.floor;
+    return (from <= acked || lastStored <= acked) && lastStored <= from;
+  }
+
   private async acknowledge(userId: string, deviceId: string, upTo: number): Promise<void> {
     const key = queueKey(userId, deviceId);
     const acked = this.ackedUpTo.get(key) ?? -1;

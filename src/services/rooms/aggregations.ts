@@ -94,6 +94,14 @@ export class RelationAggregator {
   }
 
   /**
+   * True when the event is known to have no children of the bundled types, so bundling would
+   * add nothing to it (decided in memory: a woken /sync asks for every event it serves).
+   */
+  knownChildless(eventId: string): boolean {
+    return !!this.deps.persister && this.childless.has(eventId);
+  }
+
+  /**
    * Adds `unsigned["m.relations"]` to those of `events` that have aggregatable children.
    * Mutates the events in place. Events unknown to this server are left alone.
    */

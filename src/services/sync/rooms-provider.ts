@@ -24,7 +24,7 @@ export interface RoomsProviderDeps {
   isForgotten(userId: string, roomId: string): Promise<boolean>;
   visibility: Pick<VisibilityFilter, 'filterEventsForUser'>;
   ignoredUsers(userId: string): Promise<ReadonlySet<string>>;
-  aggregations?: Pick<RelationAggregator, 'bundleAggregations'>;
+  aggregations?: Pick<RelationAggregator, 'bundleAggregations' | 'knownChildless'>;
   /** The write path: each served event's position tells which rooms have news (no query). */
   persister?: Pick<EventPersister, 'onPersisted'>;
 }
@@ -33,11 +33,20 @@ const STRIPPED_STATE_TYPES = ['m.room.create', 'm.room.join_rules', 'm.room.name
 
 export const positionToken = (pos: number): string => `s${pos}`;
 
+// Shared empty results of a woken sync's room (never mutated).
+const NO_ROOMS: ReadonlySet<string> = new Set();
+const NO_STATE: StateMap = new Map();
+const NO_EVENTS: StoredEvent[] = [];
+const NO_RELATED: ReadonlyMap<string, StoredEvent> = new Map();
+/** Rooms whose version ID is remembered (cleared when full: a miss is one cached lookup). */
+const MAX_VERSIONS = 10_000;
+
 export class RoomsSyncProvider implements SyncProvider {
   readonly name = 'rooms';
   private readonly memo = new TimelineMemo((roomId, from, to, limit) => this.readTimeline(roomId, from, to, limit));
   /** Per room: the position of its newest served event persisted by this process. */
   private readonly lastEventAt = new Map<string, number>();
+  private readonly versions = new Map<string, string>();
   /**
    * Events at or below this position may predate the subscription (set by the first sync: every
    * event it can see was persisted before it ran). Unset without a persister: always query.
@@ -57,7 +66,8 @@ export class RoomsSyncProvider implements SyncProvider {
   async contribute(ctx: SyncContext, from: number | null, to: number, response: SyncResponse): Promise<void> {
     const memberships = ctx.memberships;
     const ignored = await this.deps.ignoredUsers(ctx.userId);
-    const joined = memberships.filter((m) => m.membership === 'join' && ctx.filter.roomAllowed(m.room_id));
+    const joined: SyncContext['memberships'][number][] = [];
+    for (const m of memberships) if (m.membership === 'join' && ctx.filter.roomAllowed(m.room_id)) joined.push(m);
     const withEvents = from === null ? null : await this.roomsWithEvents(ctx, joined, from, to);
 
     for (const m of joined) {
@@ -68,7 +78,9 @@ export class RoomsSyncProvider implements SyncProvider {
     }
 
     for (const m of memberships) {
-      if (!ctx.filter.roomAllowed(m.room_id) || m.stream_pos > to) continue;
+      // A woken sync's memberships are old news: only joins go on (handled above).
+      if (m.membership === 'join' || m.stream_pos > to) continue;
+      if (!ctx.filter.roomAllowed(m.room_id)) continue;
       const changed = from === null || m.stream_pos > from;
       if (m.membership === 'invite' && changed) {
         // Invites from ignored users are not shown (spec "Ignoring Users").
@@ -88,25 +100,25 @@ export class RoomsSyncProvider implements SyncProvider {
   private async roomsWithEvents(ctx: SyncContext, joined: ReadonlyArray<{ room_id: string }>, from: number, to: number): Promise<ReadonlySet<string>> {
     if (this.deps.persister && this.trackedAfter === undefined) this.trackedAfter = ctx.current;
     if (this.trackedAfter === undefined || from < this.trackedAfter) return this.deps.events.roomsWithEventsBetween(joined.map((m) => m.room_id), from, to);
-    const found = new Set<string>();
-    const unsure: string[] = [];
+    let found: Set<string> | undefined;
+    let unsure: string[] | undefined;
     for (const { room_id } of joined) {
       const last = this.lastEventAt.get(room_id);
       if (last === undefined || last <= from) continue;
       // The newest event is in the range: so is an event. A newer one than `to` says nothing.
-      if (last <= to) found.add(room_id);
-      else unsure.push(room_id);
+      if (last <= to) (found ??= new Set()).add(room_id);
+      else (unsure ??= []).push(room_id);
     }
-    if (unsure.length > 0) for (const r of await this.deps.events.roomsWithEventsBetween(unsure, from, to)) found.add(r);
-    return found;
+    if (unsure) for (const r of await this.deps.events.roomsWithEventsBetween(unsure, from, to)) (found ??= new Set()).add(r);
+    return found ?? NO_ROOMS;
   }
 
   private async joinedRoom(ctx: SyncContext, roomId: string, from: number | null, to: number, joinedAt: number, ignored: ReadonlySet<string>): Promise<void> {
-    const versionId = (await this.deps.writer.versionOf(roomId))?.id;
+    const versionId = this.versions.get(roomId) ?? (await this.versionOf(roomId));
     const { timeline, limited, first } = await this.timeline(ctx, roomId, from, to, joinedAt, ignored);
     // A woken incremental sync (few new events, no lazy loading) needs no state at all.
-    const stateAtStart = from === null || ctx.fullState || limited || ctx.filter.lazyLoadMembers ? await this.stateAtStart(roomId, first, to) : new Map<string, string>();
-    let stateEvents: StoredEvent[] = [];
+    const stateAtStart = from === null || ctx.fullState || limited || ctx.filter.lazyLoadMembers ? await this.stateAtStart(roomId, first, to) : NO_STATE;
+    let stateEvents: StoredEvent[] = NO_EVENTS;
     if (from === null || ctx.fullState) {
       stateEvents = await this.eventsOf(stateAtStart);
     } else if (limited) {
@@ -115,7 +127,7 @@ export class RoomsSyncProvider implements SyncProvider {
       for (const [k, id] of stateAtStart) if (before.get(k) !== id) changed.set(k, id);
       stateEvents = await this.eventsOf(changed);
     }
-    stateEvents = stateEvents.filter((e) => ctx.filter.stateAllows({ type: e.pdu.type, sender: e.pdu.sender, room_id: roomId, content: e.pdu.content }));
+    if (stateEvents.length > 0) stateEvents = stateEvents.filter((e) => ctx.filter.stateAllows({ type: e.pdu.type, sender: e.pdu.sender, room_id: roomId, content: e.pdu.content }));
     if (ctx.filter.lazyLoadMembers) {
       const wanted = new Set(timeline.map((e) => e.pdu.sender));
       wanted.add(ctx.userId);
@@ -139,19 +151,44 @@ export class RoomsSyncProvider implements SyncProvider {
     }
 
     const section = ctx.joinedRoom(roomId);
-    const related = await this.deps.reader.getEvents(relatedIdsOf([...timeline, ...stateEvents]));
+    // Redactions and replaced state the events refer to; a woken sync's new message has none.
+    const relatedIds = stateEvents.length > 0 ? relatedIdsOf(timeline.concat(stateEvents)) : relatedIdsOf(timeline);
+    const related = relatedIds.length > 0 ? await this.deps.reader.getEvents(relatedIds) : NO_RELATED;
     const opts = { omitRoomId: true, requester: { userId: ctx.userId, deviceId: ctx.deviceId }, related, roomVersionId: versionId };
-    section.state.events = stateEvents.map((e) => toClientEvent(e, opts));
-    const timelineEvents = timeline.map((e) => toClientEvent(e, opts));
-    await this.deps.aggregations?.bundleAggregations(timelineEvents, ctx.userId, { deviceId: ctx.deviceId, omitRoomId: true });
+    let hasMember = false;
+    if (stateEvents.length > 0) {
+      const out: ClientEvent[] = [];
+      for (const e of stateEvents) {
+        if (e.pdu.type === 'm.room.member') hasMember = true;
+        out.push(toClientEvent(e, opts));
+      }
+      section.state.events = out;
+    }
+    const timelineEvents: ClientEvent[] = [];
+    let mayBundle = false;
+    for (const e of timeline) {
+      if (e.pdu.type === 'm.room.member') hasMember = true;
+      // Events the aggregator knows to have no children get no bundle: skip asking it.
+      if (!mayBundle && e.pdu.state_key === undefined && !this.deps.aggregations?.knownChildless(e.eventId)) mayBundle = true;
+      timelineEvents.push(toClientEvent(e, opts));
+    }
+    if (mayBundle) await this.deps.aggregations?.bundleAggregations(timelineEvents, ctx.userId, { deviceId: ctx.deviceId, omitRoomId: true });
     section.timeline = {
       events: timelineEvents,
       limited,
       prev_batch: positionToken(timeline.length > 0 ? timeline[0].streamPos! - 1 : to),
     };
-    if (from === null || timeline.some((e) => e.pdu.type === 'm.room.member') || stateEvents.some((e) => e.pdu.type === 'm.room.member')) {
-      section.summary = await this.summary(roomId, ctx.userId);
+    if (from === null || hasMember) section.summary = await this.summary(roomId, ctx.userId);
+  }
+
+  /** The room's version ID (a room's version never changes), remembered per room. */
+  private async versionOf(roomId: string): Promise<string | undefined> {
+    const id = (await this.deps.writer.versionOf(roomId))?.id;
+    if (id !== undefined) {
+      if (this.versions.size >= MAX_VERSIONS) this.versions.clear();
+      this.versions.set(roomId, id);
     }
+    return id;
   }
 
   private async leftRoom(ctx: SyncContext, roomId: string, from: number | null, leftAt: number, response: SyncResponse, ignored: ReadonlySet<string>): Promise<void> {
@@ -178,12 +215,23 @@ export class RoomsSyncProvider implements SyncProvider {
     const slice = from === null ? await this.readTimeline(roomId, 0, to, limit) : await this.memo.get(roomId, from, to, limit, ctx.current);
     let events: readonly StoredEvent[] = slice.events;
     if (events.length > 0 && events[0].streamPos! < visibleFrom) events = await this.deps.visibility.filterEventsForUser(ctx.userId, [...events]);
-    const timeline = events.filter(
-      (e) =>
-        !(ignored.has(e.pdu.sender) && e.pdu.state_key === undefined) &&
-        ctx.filter.timelineAllows({ type: e.pdu.type, sender: e.pdu.sender, room_id: roomId, content: e.pdu.content }),
-    );
+    // Kept as it is (shared, never mutated) unless this user's ignores or filter drop an event.
+    let timeline = events;
+    for (let i = 0; i < events.length; i++) {
+      if (this.shows(ctx, roomId, events[i], ignored)) continue;
+      const kept = events.slice(0, i);
+      for (let j = i + 1; j < events.length; j++) if (this.shows(ctx, roomId, events[j], ignored)) kept.push(events[j]);
+      timeline = kept;
+      break;
+    }
     return { timeline, limited: slice.limited, first: events[0] as StoredEvent | undefined };
+  }
+
+  private shows(ctx: SyncContext, roomId: string, e: StoredEvent, ignored: ReadonlySet<string>): boolean {
+    return (
+      !(ignored.size > 0 && ignored.has(e.pdu.sender) && e.pdu.state_key === undefined) &&
+      ctx.filter.timelineAllows({ type: e.pdu.type, sender: e.pdu.sender, room_id: roomId, content: e.pdu.content })
+    );
   }
 
   /** The state before the timeline's first event (`first`), or at `to` for an empty timeline. */
