@@ -40,12 +40,17 @@ class UserWaiter implements Waiter {
       this.cancel();
       return Promise.resolve(this.woken);
     }
-    return new Promise<boolean>((resolve) => {
-      this.resolve = resolve;
-      this.timer = setTimeout(finishWaiter, timeoutMs, this, false);
-      this.signal = signal;
-      signal?.addEventListener('abort', this, { once: true });
-    });
+    settingUp = this;
+    const promise = new Promise<boolean>(takeResolve);
+    settingUp = undefined;
+    this.timer = setTimeout(finishWaiter, timeoutMs, this, false);
+    this.signal = signal;
+    signal?.addEventListener('abort', this, { once: true });
+    return promise;
+  }
+
+  setResolve(resolve: (woken: boolean) => void): void {
+    this.resolve = resolve;
   }
 
   /** The signal's abort listener (an EventListener object, so no closure is needed). */
@@ -78,8 +83,18 @@ function finishWaiter(waiter: UserWaiter, woken: boolean): void {
   waiter.finish(woken);
 }
 
+/**
+ * The waiter whose promise is being created: the executor runs synchronously inside `new
+ * Promise`, so one shared executor function can hand the resolver over (no closure per wait).
+ */
+let settingUp: UserWaiter | undefined;
+function takeResolve(resolve: (woken: boolean) => void): void {
+  settingUp!.setResolve(resolve);
+}
+
 export class Notifier {
-  private readonly waiters = new Map<string, Set<UserWaiter>>();
+  /** Per user: the one waiting reader (the common case: one device polling), or a set of them. */
+  private readonly waiters = new Map<string, UserWaiter | Set<UserWaiter>>();
   private pending: Array<{ position: number; userIds: Iterable<string> }> = [];
 
   constructor(private readonly positions: StreamPositions) {
@@ -92,18 +107,21 @@ export class Notifier {
    */
   waiterFor(userId: string): Waiter {
     const waiter = new UserWaiter(this, userId);
-    let set = this.waiters.get(userId);
-    if (!set) this.waiters.set(userId, (set = new Set()));
-    set.add(waiter);
+    const present = this.waiters.get(userId);
+    if (!present) this.waiters.set(userId, waiter);
+    else if (present instanceof Set) present.add(waiter);
+    else this.waiters.set(userId, new Set([present, waiter]));
     return waiter;
   }
 
   /** Unregisters a waiter (woken, timed out, aborted or cancelled). */
   remove(userId: string, waiter: UserWaiter): void {
-    const set = this.waiters.get(userId);
-    if (!set) return;
-    set.delete(waiter);
-    if (set.size === 0) this.waiters.delete(userId);
+    const present = this.waiters.get(userId);
+    if (present === waiter) this.waiters.delete(userId);
+    else if (present instanceof Set) {
+      present.delete(waiter);
+      if (present.size === 0) this.waiters.delete(userId);
+    }
   }
 
   /** Wake these users once `position` is visible. */
@@ -126,9 +144,10 @@ export class Notifier {
 
   private wake(userIds: Iterable<string>): void {
     for (const userId of userIds) {
-      const set = this.waiters.get(userId);
-      if (!set) continue;
-      for (const waiter of set) waiter.wake();
+      const present = this.waiters.get(userId);
+      if (!present) continue;
+      if (present instanceof Set) for (const waiter of present) waiter.wake();
+      else present.wake();
     }
   }
 }

@@ -2,7 +2,7 @@
 // asked to wait, sleeps on the notifier until woken, the timeout, or the client going away.
 // The waiter is registered *before* the current position is read, so nothing can slip between.
 import { MatrixError } from '../../core/errors.ts';
-import type { Notifier, WaitSignal } from '../streams/notifier.ts';
+import type { Notifier, Waiter, WaitSignal } from '../streams/notifier.ts';
 import type { StreamPositions } from '../streams/positions.ts';
 import { emptyJoinedRoom, joinedRoomHasData, type SyncContext, type SyncFilter, type SyncProvider, type SyncResponse, type JoinedRoomSync } from './types.ts';
 
@@ -94,10 +94,17 @@ function joinedRoomIds(memberships: SyncContext['memberships']): readonly string
   return ids;
 }
 
+/** `s` and 1 to 15 digits (what /^s(\d{1,15})$/ accepts), read without a match array. */
 export function parseSyncToken(token: string): number {
-  const m = /^s(\d{1,15})$/.exec(token);
-  if (!m) throw new MatrixError('M_INVALID_PARAM', 'Invalid sync token');
-  return Number(m[1]);
+  const n = token.length;
+  if (n < 2 || n > 16 || token.charCodeAt(0) !== 115 /* s */) throw new MatrixError('M_INVALID_PARAM', 'Invalid sync token');
+  let value = 0;
+  for (let i = 1; i < n; i++) {
+    const digit = token.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) throw new MatrixError('M_INVALID_PARAM', 'Invalid sync token');
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
 export class SyncService {
@@ -108,26 +115,33 @@ export class SyncService {
   async sync(req: SyncRequest): Promise<SyncResponse> {
     const from = req.since !== undefined ? parseSyncToken(req.since) : null;
     const deadline = Date.now() + Math.min(Math.max(req.timeoutMs, 0), MAX_TIMEOUT_MS);
-    for (let woken = false; ; woken = true) {
-      const waiter = from !== null ? this.deps.notifier.waiterFor(req.userId) : undefined;
-      const to = Math.max(this.deps.positions.current, from ?? 0);
-      // Nothing at all happened after the token: every provider answers for (from, to], which is
-      // empty, so the response would be empty too. A client re-polling right after a response is
-      // the common case; go straight to waiting instead of building it. (Building later also
-      // acknowledges the to-device messages up to `from`; nothing is lost by doing it then.)
-      if (from !== null && to === from && !req.fullState && deadline > Date.now() && !req.signal?.aborted) {
-        if (await waiter!.wait(deadline - Date.now(), req.signal)) continue;
-        return this.build(req, from, Math.max(this.deps.positions.current, from));
-      }
-      // A woken sync reads the position again once its turn comes: news that arrived while it
-      // queued goes into this answer (its waiter, registered above, covers that).
+    let to = Math.max(this.deps.positions.current, from ?? 0);
+    let woken = false;
+    // Nothing at all happened after the token: every provider answers for (from, to], which is
+    // empty, so the response would be empty too. A client re-polling right after a response is
+    // the common case; go straight to waiting instead of building it. (Building later also
+    // acknowledges the to-device messages up to `from`; nothing is lost by doing it then.)
+    if (from !== null && to === from && !req.fullState && deadline > Date.now() && !req.signal?.aborted) {
+      const waiter = this.deps.notifier.waiterFor(req.userId);
+      // Registered before the position is read again: nothing slips between the read and the wait.
+      if (this.deps.positions.current > from) waiter.cancel();
+      else if (!(await waiter.wait(deadline - Date.now(), req.signal))) return this.build(req, from, Math.max(this.deps.positions.current, from));
+      woken = true;
+    }
+    // Registered before `to` was last read, once a build came back empty. Not before a woken
+    // build: that nearly always has news, and the waiter would only be cancelled.
+    let waiter: Waiter | undefined;
+    for (;;) {
       let response: SyncResponse;
       try {
         if (woken) {
+          // A woken sync reads the position again once its turn comes: news that arrived while
+          // it queued goes into this answer.
           const slot = this.wokenBuilds.acquire();
           if (slot) await slot;
           try {
-            response = await this.build(req, from, Math.max(this.deps.positions.current, to));
+            to = Math.max(this.deps.positions.current, to);
+            response = await this.build(req, from, to);
           } finally {
             this.wokenBuilds.release();
           }
@@ -144,10 +158,23 @@ export class SyncService {
         waiter?.cancel();
         return response;
       }
-      if (!(await waiter!.wait(remaining, req.signal))) {
+      if (!waiter) {
+        // Nothing for this user up to `to`. Anything after the position read now wakes the
+        // waiter; what came in between is built once more (at most once: the waiter stays).
+        waiter = this.deps.notifier.waiterFor(req.userId);
+        const now = this.deps.positions.current;
+        if (now > to) {
+          to = now;
+          woken = true;
+          continue;
+        }
+      }
+      if (!(await waiter.wait(remaining, req.signal))) {
         // Timed out or the client left: answer with what we have (nothing new, a fresh token).
         return this.build(req, from, Math.max(this.deps.positions.current, from));
       }
+      waiter = undefined;
+      woken = true;
     }
   }
 

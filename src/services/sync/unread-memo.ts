@@ -27,10 +27,18 @@ const ASKED_ONCE = 1;
 
 type RoomCounts = ReadonlyMap<string, readonly UnreadCounts[]>;
 
+/** A shared read of a room; `done` once it has answered, so later syncs need no promise. */
+interface RoomRead {
+  readonly pending: Promise<RoomCounts | null>;
+  done: boolean;
+  /** The answer once done (null: too many rows, not shared). */
+  counts: RoomCounts | null;
+}
+
 export class UnreadCountsMemo {
   private position = -1;
-  /** Per room: asked once, or the shared read (null: too many rows, not shared). */
-  private readonly rooms = new Map<string, typeof ASKED_ONCE | Promise<RoomCounts | null>>();
+  /** Per room: asked once, or the shared read. */
+  private readonly rooms = new Map<string, typeof ASKED_ONCE | RoomRead>();
 
   constructor(private readonly store: Pick<PushActionStore, 'counts' | 'roomCounts'>) {}
 
@@ -54,31 +62,38 @@ export class UnreadCountsMemo {
       entry = this.readRoom(roomId);
       this.rooms.set(roomId, entry);
     }
-    return this.pick(entry, userId, roomId);
+    if (!entry.done) return this.pick(entry, userId, roomId);
+    return entry.counts ? (entry.counts.get(userId) ?? NONE) : this.store.counts(userId, roomId);
   }
 
-  private async pick(entry: Promise<RoomCounts | null>, userId: string, roomId: string): Promise<readonly UnreadCounts[]> {
-    const room = await entry;
+  private async pick(entry: RoomRead, userId: string, roomId: string): Promise<readonly UnreadCounts[]> {
+    const room = await entry.pending;
     return room ? (room.get(userId) ?? NONE) : this.store.counts(userId, roomId);
   }
 
-  private readRoom(roomId: string): Promise<RoomCounts | null> {
+  private readRoom(roomId: string): RoomRead {
     const pending = this.store.roomCounts(roomId, MAX_ROOM_ROWS + 1).then((rows) => {
-      if (rows.length > MAX_ROOM_ROWS) return null;
-      const byUser = new Map<string, UnreadCounts[]>();
-      for (const r of rows) {
-        const counts = { thread_id: r.thread_id, notifications: r.notifications, highlights: r.highlights };
-        const list = byUser.get(r.user_id);
-        if (list) list.push(counts);
-        else byUser.set(r.user_id, [counts]);
-      }
-      return byUser;
+      read.counts = rows.length > MAX_ROOM_ROWS ? null : byUser(rows);
+      read.done = true;
+      return read.counts;
     });
+    const read: RoomRead = { pending, done: false, counts: null };
     // A failed read is not shared: the syncs waiting on it fail as their own lookup would have,
     // and the next one reads again.
     pending.catch(() => {
-      if (this.rooms.get(roomId) === pending) this.rooms.delete(roomId);
+      if (this.rooms.get(roomId) === read) this.rooms.delete(roomId);
     });
-    return pending;
+    return read;
   }
+}
+
+function byUser(rows: ReadonlyArray<UnreadCounts & { user_id: string }>): RoomCounts {
+  const out = new Map<string, UnreadCounts[]>();
+  for (const r of rows) {
+    const counts = { thread_id: r.thread_id, notifications: r.notifications, highlights: r.highlights };
+    const list = out.get(r.user_id);
+    if (list) list.push(counts);
+    else out.set(r.user_id, [counts]);
+  }
+  return out;
 }
