@@ -1,9 +1,10 @@
 // The unread counters of woken syncs: a lone sync reads its own row, the second sync of a room
-// at the newest position reads the room once for everyone, and nothing is served across a new
-// position, to a batch ending earlier, after a failed read, or from a room too big to share (pure).
+// at the newest position reads the room once for everyone (if the room is small enough for the
+// syncs that asked), and nothing is served across a new position, to a batch ending earlier, or
+// after a failed read (pure).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_ROOM_ROWS, UnreadCountsMemo } from './unread-memo.ts';
+import { MAX_ROOM_ROWS, ROWS_PER_ASK, UnreadCountsMemo } from './unread-memo.ts';
 import type { UnreadCounts } from '../../storage/stores/push-actions.ts';
 
 type Row = UnreadCounts & { user_id: string; room_id: string };
@@ -67,22 +68,38 @@ describe('UnreadCountsMemo', () => {
     assert.deepEqual([store.own, store.whole], [3, 0]);
   });
 
-  it('does not share a failed read, nor the read of a room with too many counters', async () => {
+  it('does not share a failed read: the syncs waiting on it fail, later ones read again', async () => {
     const store = fakeStore([row('@a', '!r', 1)]);
     const memo = new UnreadCountsMemo(store);
     await memo.counts('@a', '!r', 6, 6);
     store.fail = true;
     await assert.rejects(Promise.resolve(memo.counts('@a', '!r', 6, 6)));
     store.fail = false;
-    await memo.counts('@a', '!r', 6, 6);
-    assert.equal(total(await memo.counts('@a', '!r', 6, 6)), 1);
-    assert.equal(store.whole, 2);
+    assert.equal(total(await memo.counts('@a', '!r', 6, 6)), 1); // its own row
+    assert.equal(total(await memo.counts('@a', '!r', 6, 6)), 1); // 4th ask: the room again
+    assert.equal(total(await memo.counts('@b', '!r', 6, 6)), 0);
+    assert.deepEqual([store.own, store.whole], [2, 2]);
+  });
 
-    const big = fakeStore(Array.from({ length: MAX_ROOM_ROWS + 1 }, (_, i) => row(`@u${i}`, '!big', 1)));
-    const bigMemo = new UnreadCountsMemo(big);
-    await bigMemo.counts('@u1', '!big', 6, 6);
-    assert.equal(total(await bigMemo.counts('@u2', '!big', 6, 6)), 1);
-    assert.equal(total(await bigMemo.counts('@nobody', '!big', 6, 6)), 0);
-    assert.deepEqual([big.own, big.whole], [3, 1]);
+  it('reads a big room whole only once enough syncs asked, so few syncs never read many rows', async () => {
+    const rows = Array.from({ length: 3 * ROWS_PER_ASK }, (_, i) => row(`@u${i}`, '!big', 1));
+    const store = fakeStore(rows);
+    const memo = new UnreadCountsMemo(store);
+    const ask = async (i: number) => total(await memo.counts(`@u${i}`, '!big', 6, 6));
+    assert.equal(await ask(0), 1); // own row
+    assert.equal(await ask(1), 1); // 2 asks: a read of up to 2 × ROWS_PER_ASK rows, too few
+    assert.equal(await ask(2), 1); // own row
+    assert.deepEqual([store.own, store.whole], [3, 1]);
+    assert.equal(await ask(3), 1); // 4 asks: up to 4 × ROWS_PER_ASK rows, enough
+    for (let i = 4; i < 20; i++) assert.equal(await ask(i), 1);
+    assert.equal(total(await memo.counts('@nobody', '!big', 6, 6)), 0);
+    assert.deepEqual([store.own, store.whole], [3, 2]);
+
+    const huge = fakeStore(Array.from({ length: MAX_ROOM_ROWS + 1 }, (_, i) => row(`@u${i}`, '!huge', 1)));
+    const hugeMemo = new UnreadCountsMemo(huge);
+    for (let i = 0; i < 300; i++) assert.equal(total(await hugeMemo.counts(`@u${i}`, '!huge', 6, 6)), 1);
+    // Reads at 2, 4, …, 128 asks (the last one at MAX_ROOM_ROWS), all too small; then no more.
+    assert.equal(huge.whole, 7);
+    assert.equal(huge.own, 300); // every sync, the 7 at a failed read included, read its own row
   });
 });

@@ -11,34 +11,42 @@
 // include counters of a position committed but not visible yet — exactly what each sync's own
 // lookup would have returned at that moment.
 //
-// A lone sync (one member online) would pay a whole-room read for one user's row, so the room is
-// read only when a second sync asks at the same position; the first asks for its own row. A room
-// with more counter rows than MAX_ROOM_ROWS is not shared (its members look up their own rows).
+// What a whole-room read may cost follows how many syncs asked: a room with thousands of members
+// of whom two are online must not read thousands of rows per message. Each sync first reads its
+// own row; when the number of syncs that asked for the room at this position reaches 2, 4, 8, …
+// the room is read with a limit of ROWS_PER_ASK rows per asking sync. If the room has more rows,
+// that read is dropped (its members keep reading their own rows) and the next doubling tries
+// again, so the rows read in vain stay proportional to the syncs served.
 import type { PushActionStore, UnreadCounts } from '../../storage/stores/push-actions.ts';
 
-/** Above this many counter rows (members with unread events) a room is not read whole. */
+/** Rows a whole-room read may cost per sync that asked for the room. */
+export const ROWS_PER_ASK = 64;
+/** A room with more counter rows than this is never read whole. */
 export const MAX_ROOM_ROWS = 5_000;
 /** More rooms than this at one position is not a wake-up fan-out. */
 const MAX_ROOMS = 2_000;
 
 const NONE: readonly UnreadCounts[] = Object.freeze([]);
-/** The room was asked for once at this position (by a sync that read its own row). */
-const ASKED_ONCE = 1;
 
 type RoomCounts = ReadonlyMap<string, readonly UnreadCounts[]>;
 
-/** A shared read of a room; `done` once it has answered, so later syncs need no promise. */
+/** A whole-room read; `done` once it has answered, so later syncs need no promise. */
 interface RoomRead {
   readonly pending: Promise<RoomCounts | null>;
   done: boolean;
-  /** The answer once done (null: too many rows, not shared). */
+  /** The answer once done; null when the room had more rows than the read's limit. */
   counts: RoomCounts | null;
+}
+
+interface RoomEntry {
+  /** Syncs that asked for the room at this position. */
+  asks: number;
+  read: RoomRead | undefined;
 }
 
 export class UnreadCountsMemo {
   private position = -1;
-  /** Per room: asked once, or the shared read. */
-  private readonly rooms = new Map<string, typeof ASKED_ONCE | RoomRead>();
+  private readonly rooms = new Map<string, RoomEntry>();
 
   constructor(private readonly store: Pick<PushActionStore, 'counts' | 'roomCounts'>) {}
 
@@ -53,27 +61,30 @@ export class UnreadCountsMemo {
       this.position = to;
     }
     let entry = this.rooms.get(roomId);
-    if (entry === undefined) {
+    if (!entry) {
       if (this.rooms.size >= MAX_ROOMS) this.rooms.clear();
-      this.rooms.set(roomId, ASKED_ONCE);
-      return this.store.counts(userId, roomId);
+      this.rooms.set(roomId, (entry = { asks: 0, read: undefined }));
     }
-    if (entry === ASKED_ONCE) {
-      entry = this.readRoom(roomId);
-      this.rooms.set(roomId, entry);
+    const read = entry.read;
+    if (read && !read.done) return this.pick(read, userId, roomId);
+    if (read?.counts) return read.counts.get(userId) ?? NONE;
+    const asks = ++entry.asks;
+    // 2, 4, 8, …: a (new) whole-room read with a limit that grew with the syncs served.
+    if (asks >= 2 && (asks & (asks - 1)) === 0 && (asks / 2) * ROWS_PER_ASK < MAX_ROOM_ROWS) {
+      entry.read = this.readRoom(roomId, entry, Math.min(asks * ROWS_PER_ASK, MAX_ROOM_ROWS));
+      return this.pick(entry.read, userId, roomId);
     }
-    if (!entry.done) return this.pick(entry, userId, roomId);
-    return entry.counts ? (entry.counts.get(userId) ?? NONE) : this.store.counts(userId, roomId);
+    return this.store.counts(userId, roomId);
   }
 
-  private async pick(entry: RoomRead, userId: string, roomId: string): Promise<readonly UnreadCounts[]> {
-    const room = await entry.pending;
+  private async pick(read: RoomRead, userId: string, roomId: string): Promise<readonly UnreadCounts[]> {
+    const room = await read.pending;
     return room ? (room.get(userId) ?? NONE) : this.store.counts(userId, roomId);
   }
 
-  private readRoom(roomId: string): RoomRead {
-    const pending = this.store.roomCounts(roomId, MAX_ROOM_ROWS + 1).then((rows) => {
-      read.counts = rows.length > MAX_ROOM_ROWS ? null : byUser(rows);
+  private readRoom(roomId: string, entry: RoomEntry, limit: number): RoomRead {
+    const pending = this.store.roomCounts(roomId, limit + 1).then((rows) => {
+      read.counts = rows.length > limit ? null : byUser(rows);
       read.done = true;
       return read.counts;
     });
@@ -81,7 +92,7 @@ export class UnreadCountsMemo {
     // A failed read is not shared: the syncs waiting on it fail as their own lookup would have,
     // and the next one reads again.
     pending.catch(() => {
-      if (this.rooms.get(roomId) === read) this.rooms.delete(roomId);
+      if (entry.read === read) entry.read = undefined;
     });
     return read;
   }
