@@ -36,7 +36,7 @@ export const positionToken = (pos: number): string => `s${pos}`;
 // Shared empty results of a woken sync's room (never mutated).
 const NO_ROOMS: ReadonlySet<string> = new Set();
 const NO_STATE: StateMap = new Map();
-const NO_EVENTS: StoredEvent[] = [];
+const NO_EVENTS = Object.freeze([]) as unknown as StoredEvent[];
 const NO_RELATED: ReadonlyMap<string, StoredEvent> = new Map();
 /** Rooms whose version ID is remembered (cleared when full: a miss is one cached lookup). */
 const MAX_VERSIONS = 10_000;
