@@ -94,6 +94,10 @@ class Worker {
   }
 
   private sleep(ms: number): Promise<void> {
+    // stop() may have come while a send was in flight, when there was no sleep to cut short:
+    // sleeping now would hold shutdown for the whole backoff (up to retry_max), on a timer
+    // that does not even keep the process alive, so a shutdown could end unfinished.
+    if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       timer.unref();
