@@ -6,25 +6,14 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { sql, type Kysely } from 'kysely';
 import { openDatabase, type Database } from './database.ts';
+import { POSTGRES_URL, postgresReachable } from './postgres-for-tests.ts';
 import { prepare, schemaChanged } from './prepared.ts';
 import type { DB } from './schema/index.ts';
 
-const POSTGRES_URL = process.env.FOYER_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const POOL = 3;
 
-async function postgresReachable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Runs `fn` once on each connection of the pool: POOL transactions open at the same time. */
 async function onEveryConnection<T>(db: Kysely<DB>, fn: (trx: Kysely<DB>, i: number) => Promise<T>): Promise<T[]> {

@@ -5,23 +5,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { sql } from 'kysely';
 import { openDatabase, type Database } from './database.ts';
+import { POSTGRES_URL, postgresReachable } from './postgres-for-tests.ts';
 import { prepare } from './prepared.ts';
 
-const POSTGRES_URL = process.env.FOYER_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-async function postgresReachable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 for (const engine of ['sqlite', 'postgres'] as const) {
   describe(`prepared queries [${engine}]`, async () => {
