@@ -62,6 +62,12 @@ export class RelationAggregator {
   private readonly childless = new Set<string>();
   /** Bumped by every served relation: a query that overlapped one does not fill `childless`. */
   private generation = 0;
+  /**
+   * The query for one event still under way, shared by the woken syncs that ask for the same
+   * new message meanwhile (they would each ask the database before the first answer is in);
+   * only while no relation has been served since it started.
+   */
+  private readonly inflight = new Map<string, { generation: number; found: Promise<ReadonlySet<string>> }>();
 
   constructor(private readonly deps: AggregationDeps) {
     // Listeners run after the child's commit: a query that started later sees the child, one
@@ -82,7 +88,18 @@ export class RelationAggregator {
     const unknown = ids.filter((id) => !this.childless.has(id));
     if (unknown.length === 0) return new Set();
     const generation = this.generation;
-    const found = await this.deps.relations.parentsWithChildren(unknown, BUNDLED_REL_TYPES);
+    const single = unknown.length === 1 ? unknown[0] : undefined;
+    const shared = single === undefined ? undefined : this.inflight.get(single);
+    if (shared && shared.generation === generation) return shared.found;
+    const query = this.deps.relations.parentsWithChildren(unknown, BUNDLED_REL_TYPES);
+    const entry = { generation, found: query };
+    if (single !== undefined) this.inflight.set(single, entry);
+    let found: ReadonlySet<string>;
+    try {
+      found = await query;
+    } finally {
+      if (single !== undefined && this.inflight.get(single) === entry) this.inflight.delete(single);
+    }
     if (generation === this.generation) {
       for (const id of unknown) {
         if (found.has(id)) continue;
