@@ -88,6 +88,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         registration: new RateLimiter(limits.registration),
         message: new RateLimiter(limits.message),
         media_upload: new RateLimiter(limits.media_upload),
+        to_device: new RateLimiter(limits.to_device),
       }
     : {};
   const router = new Router(http, { authenticator, rateLimiters, appservices: appservices.auth });

@@ -7,7 +7,7 @@ import type { Authenticator, Requester } from '../services/auth/authenticator.ts
 import type { RateLimiter } from '../util/rate-limiter.ts';
 
 export type AuthKind = 'none' | 'optional' | 'user' | 'guest' | 'admin';
-export type RateLimitName = 'login' | 'registration' | 'message' | 'media_upload';
+export type RateLimitName = 'login' | 'registration' | 'message' | 'media_upload' | 'to_device';
 
 /** A response other than 200 JSON. */
 export class HttpResponse {

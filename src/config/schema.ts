@@ -51,6 +51,8 @@ export const ConfigSchema = Type.Object({
       message: RateLimit,
       /** Media uploads (POST /upload, PUT /upload/{serverName}/{mediaId}, /create). */
       media_upload: Type.Object({ ...RateLimit.properties }, { default: { per_second: 1, burst_count: 20 } }),
+      /** PUT /sendToDevice: one request may address many devices, so requests are what is counted. */
+      to_device: Type.Object({ ...RateLimit.properties }, { default: { per_second: 20, burst_count: 100 } }),
     },
     {
       default: {
@@ -58,6 +60,7 @@ export const ConfigSchema = Type.Object({
         registration: { per_second: 0.17, burst_count: 3 },
         message: { per_second: 10, burst_count: 50 },
         media_upload: { per_second: 1, burst_count: 20 },
+        to_device: { per_second: 20, burst_count: 100 },
       },
     },
   ),

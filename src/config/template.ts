@@ -69,6 +69,9 @@ rate_limits:
   message: { per_second: 10, burst_count: 50 }
   # Media uploads (POST /upload, PUT /upload/…, /create).
   media_upload: { per_second: 1, burst_count: 20 }
+  # Send-to-device requests (PUT /sendToDevice/…); each may address many devices. Encrypted
+  # clients send bursts of these when they share room keys.
+  to_device: { per_second: 20, burst_count: 100 }
 
 # Lifetime of access tokens for clients that support refresh tokens; unset = no expiry.
 # access_token_lifetime: 1h

@@ -15,6 +15,7 @@ export function toDeviceRoutes(r: Router, deps: { toDevice: ToDeviceService }): 
     method: 'PUT',
     path: '/_matrix/client/v3/sendToDevice/:eventType/:txnId',
     auth: 'guest',
+    rateLimit: 'to_device',
     params: Type.Object({ eventType: Type.String({ minLength: 1, maxLength: 255 }), txnId: Type.String({ minLength: 1, maxLength: 255 }) }),
     body: SendToDeviceBody,
     handler: async ({ params, body, requester }) => {
