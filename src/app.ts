@@ -14,6 +14,8 @@ import { UserStore } from './storage/stores/users.ts';
 import { DeviceStore } from './storage/stores/devices.ts';
 import { Authenticator } from './services/auth/authenticator.ts';
 import type { RetentionResult } from './services/media/retention.ts';
+import { TransactionIdExpiry, type TransactionIdExpiryResult } from './services/housekeeping/transaction-ids.ts';
+import { TransactionIdStore } from './storage/stores/transaction-ids.ts';
 import { RateLimiter } from './util/rate-limiter.ts';
 import { createHttpServer } from './api/http.ts';
 import { Router } from './api/router.ts';
@@ -29,6 +31,9 @@ import { wireE2ee } from './wiring/e2ee.ts';
 import { wireSync } from './wiring/sync.ts';
 import { wireMedia } from './wiring/media.ts';
 
+/** How often expired client transaction IDs are deleted (services/housekeeping/transaction-ids.ts). */
+const TRANSACTION_ID_EXPIRY_INTERVAL_MS = 60 * 60 * 1000;
+
 export interface FoyerApp {
   config: Config;
   database: Database;
@@ -37,6 +42,8 @@ export interface FoyerApp {
   signingKey: SigningKey;
   /** One pass of the media retention job now (it also runs on a timer). */
   runMediaRetention(): Promise<RetentionResult>;
+  /** One pass of the transaction ID expiry now, as if the clock read `now` (it also runs hourly). */
+  expireTransactionIds(now?: number): Promise<TransactionIdExpiryResult>;
   /** Starts listening; resolves to the base URL. */
   listen(): Promise<string>;
   /** Stops accepting requests, finishes in-flight work, closes the database. */
@@ -124,6 +131,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   wireSync(ctx, { rooms, personal, e2ee, visibility: roomReads.visibility, aggregations: roomReads.aggregations });
   const appserviceSender = await wireAppserviceSender(ctx, { appservices, accounts: accounts.appserviceAccounts, rooms, personal, e2ee, users: userStore });
   const media = wireMedia(ctx, { users: userStore });
+  const transactionIds = new TransactionIdExpiry({ store: new TransactionIdStore(db), logger });
+  transactionIds.start(TRANSACTION_ID_EXPIRY_INTERVAL_MS);
 
   let closed = false;
   return {
@@ -133,6 +142,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     logger,
     signingKey,
     runMediaRetention: () => media.retention.run(),
+    expireTransactionIds: (now) => transactionIds.run(now),
     async listen() {
       return http.listen({ host: config.listen.bind, port: config.listen.port });
     },
@@ -147,6 +157,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       personal.typing.stop();
       await appserviceSender.stop();
       await media.stop();
+      await transactionIds.stop();
       await rooms.writer.drain();
       await rooms.positions.flushed();
       await database.close();
