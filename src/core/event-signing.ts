@@ -3,7 +3,7 @@
 import { redactEvent } from './redaction.ts';
 import { signDetached, signJson, verifyJsonSignature, type SigningKey } from './signing.ts';
 import { canonicalJson } from './canonical-json.ts';
-import { computeEventId, eventIdFromReferenceHash, sha256 } from './hashes.ts';
+import { computeEventId, eventIdFromReferenceBytes } from './hashes.ts';
 import type { RoomVersion } from './room-versions.ts';
 
 /** Returns the event with this server's signature (over its redacted form) added. */
@@ -37,5 +37,5 @@ export function signEventWithId<T extends Record<string, unknown>>(event: T, ver
   const signature = signDetached(bytes, key);
   const all = (existing ?? {}) as Record<string, Record<string, string>>;
   const signatures = { ...all, [serverName]: { ...(all[serverName] ?? {}), [key.keyId]: signature } };
-  return { signed: { ...event, signatures }, eventId: eventIdFromReferenceHash(sha256(bytes), version) };
+  return { signed: { ...event, signatures }, eventId: eventIdFromReferenceBytes(bytes, version) };
 }

@@ -29,3 +29,35 @@ it('SQLite transactions hold the write lock from their first statement, even a r
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+it('a SQLite transaction whose callback throws writes nothing, and the next one commits', async () => {
+  const database = await openDatabase({ url: 'sqlite::memory:' });
+  try {
+    await sql`CREATE TABLE t (id INTEGER PRIMARY KEY)`.execute(database.db);
+    await assert.rejects(
+      database.db.transaction().execute(async (trx) => {
+        await sql`INSERT INTO t (id) VALUES (1)`.execute(trx);
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
+    // A failing statement inside (a duplicate key) rolls back the rows written before it too.
+    await assert.rejects(
+      database.db.transaction().execute(async (trx) => {
+        await sql`INSERT INTO t (id) VALUES (2)`.execute(trx);
+        await sql`INSERT INTO t (id) VALUES (2)`.execute(trx);
+      }),
+      /UNIQUE/,
+    );
+    await database.db.transaction().execute(async (trx) => {
+      await sql`INSERT INTO t (id) VALUES (3)`.execute(trx);
+    });
+    const { rows } = await sql<{ id: number }>`SELECT id FROM t ORDER BY id`.execute(database.db);
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      [3],
+    );
+  } finally {
+    await database.close();
+  }
+});

@@ -2,7 +2,6 @@
 // Stores receive a `Database` and never know which engine is underneath, except through
 // `dialect.ts` for the few statements that differ.
 import {
-  CompiledQuery,
   Kysely,
   PostgresDialect,
   SqliteDialect,
@@ -70,7 +69,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     sqlite.pragma('cache_size = -16000');
     const checkpointer = path === ':memory:' ? undefined : new SqliteCheckpointer(path);
     if (checkpointer) sqlite.pragma('wal_autocheckpoint = 0');
-    const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
+    const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }, sqlite) });
     registerSqliteConnection(db, sqlite);
     return {
       db,
@@ -192,20 +191,55 @@ const BEGUN = { command: 'BEGIN', rowCount: null, rows: [] };
  * first write, the write fails at once with SQLITE_BUSY_SNAPSHOT — the busy timeout does not
  * apply to an upgrade. Taking the lock at BEGIN waits (busy timeout) instead. There is one
  * connection, so nothing else was going to write meanwhile anyway.
+ *
+ * BEGIN, COMMIT and ROLLBACK run on statements prepared once, directly: Kysely's own driver
+ * builds a query object, looks the text up in the statement cache and wraps the result
+ * (BigInts included) on every transaction, and every send is one. Kysely still decides when
+ * they run (its connection mutex, rollback on error), exactly as before.
  */
 class ImmediateSqliteDialect extends SqliteDialect {
-  constructor(private readonly config: SqliteDialectConfig) {
+  constructor(
+    private readonly config: SqliteDialectConfig,
+    private readonly sqlite: SqliteDatabase.Database,
+  ) {
     super(config);
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.config);
+    return new ImmediateSqliteDriver(this.config, this.sqlite);
   }
 }
 
 class ImmediateSqliteDriver extends SqliteDriver {
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  private control?: { begin: SqliteDatabase.Statement; commit: SqliteDatabase.Statement; rollback: SqliteDatabase.Statement };
+
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly sqlite: SqliteDatabase.Database,
+  ) {
+    super(config);
+  }
+
+  /** The connection is the driver's only one, so `_connection` is always `sqlite`. */
+  override async beginTransaction(_connection: DatabaseConnection): Promise<void> {
+    this.statements().begin.run();
+  }
+
+  override async commitTransaction(_connection: DatabaseConnection): Promise<void> {
+    this.statements().commit.run();
+  }
+
+  override async rollbackTransaction(_connection: DatabaseConnection): Promise<void> {
+    this.statements().rollback.run();
+  }
+
+  private statements() {
+    this.control ??= {
+      begin: this.sqlite.prepare('begin immediate'),
+      commit: this.sqlite.prepare('commit'),
+      rollback: this.sqlite.prepare('rollback'),
+    };
+    return this.control;
   }
 }
 

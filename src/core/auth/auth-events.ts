@@ -24,36 +24,37 @@ interface EventShape {
 export function authEventKeys(event: EventShape, version: RoomVersion): Array<[string, string]> {
   if (event.type === 'm.room.create') return [];
   const keys: Array<[string, string]> = [];
-  const seen = new Set<string>();
-  const add = (type: string, stateKey: string): void => {
-    const key = stateKeyOf(type, stateKey);
-    if (seen.has(key)) return;
-    seen.add(key);
-    keys.push([type, stateKey]);
-  };
-
   // v12 implies the create event through the room ID and forbids citing it.
-  if (!version.roomIdIsCreateEventHash) add('m.room.create', '');
-  add('m.room.power_levels', '');
-  add('m.room.member', event.sender);
+  if (!version.roomIdIsCreateEventHash) keys.push(['m.room.create', '']);
+  keys.push(['m.room.power_levels', ''], ['m.room.member', event.sender]);
 
   if (event.type === 'm.room.member') {
     const content = isJsonObject(event.content) ? event.content : {};
     const membership = hasOwn(content, 'membership') ? content.membership : undefined;
-    if (typeof event.state_key === 'string') add('m.room.member', event.state_key);
-    if (membership === 'join' || membership === 'invite' || membership === 'knock') add('m.room.join_rules', '');
+    if (typeof event.state_key === 'string') addKey(keys, 'm.room.member', event.state_key);
+    if (membership === 'join' || membership === 'invite' || membership === 'knock') addKey(keys, 'm.room.join_rules', '');
     if (membership === 'invite' && hasOwn(content, 'third_party_invite')) {
       const tpi = content.third_party_invite;
       const signed = isJsonObject(tpi) ? tpi.signed : undefined;
       const token = isJsonObject(signed) ? signed.token : undefined;
-      if (typeof token === 'string') add('m.room.third_party_invite', token);
+      if (typeof token === 'string') addKey(keys, 'm.room.third_party_invite', token);
     }
     if (membership === 'join' && version.restrictedJoinRule && hasOwn(content, 'join_authorised_via_users_server')) {
       const via = content.join_authorised_via_users_server;
-      if (typeof via === 'string') add('m.room.member', via);
+      if (typeof via === 'string') addKey(keys, 'm.room.member', via);
     }
   }
   return keys;
+}
+
+/**
+ * Adds a pair unless already listed. A plain function over the short list, not a closure with a
+ * Set: this runs twice for every event sent, and the bundle (esbuild keepNames) renames every
+ * closure it creates, which cost more than the rest of the function.
+ */
+function addKey(keys: Array<[string, string]>, type: string, stateKey: string): void {
+  for (const [t, k] of keys) if (t === type && k === stateKey) return;
+  keys.push([type, stateKey]);
 }
 
 /**
