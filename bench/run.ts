@@ -40,10 +40,13 @@ const mediaOnly = args.includes('--media-only');
 // Sizes of each phase (the brief's numbers).
 const N = {
   // Sends before anything is measured, half one by one and half from all senders at once: the
-  // first few hundred requests run in V8's interpreter and baseline tiers (measured: 723 msg/s
-  // sequential after 100 warm-up sends, 892 after 2,000), and the figures are about a running
-  // server, not one that just started.
-  warmup: 2000,
+  // first thousands of requests run partly in V8's interpreter and baseline tiers while its
+  // optimising compiler works on other threads (measured 2026-11-22, server CPU per sequential
+  // message by windows of 1,000 sends: 1.38, 1.25, 0.82, 0.72, then 0.64–0.80 ms), and the
+  // figures are about a running server, not one that just started.
+  warmup: 4000,
+  // Delivery probes before the measured ones: the woken /sync path gets its own warm-up.
+  deliveryWarmup: 20,
   sequential: 500,
   concurrent: 500,
   concurrentSenders: 10,
@@ -140,6 +143,7 @@ async function benchEngine(engine: 'sqlite' | 'postgres'): Promise<EngineResult>
     const bytesAfterJoins = await server.dbBytes();
     phase('state changes + joins');
 
+    await measureDelivery(client, owner, listeners, lobby, N.deliveryWarmup);
     cpu = await server.cpuMs();
     const clientCpu = process.cpuUsage();
     const delivery = await measureDelivery(client, owner, listeners, lobby, N.deliveryMessages);
@@ -233,6 +237,7 @@ async function profileHotPaths(): Promise<NonNullable<RunReport['profile']>> {
     const lobby = await client.createRoom(senders[0], { preset: 'public_chat' });
     await inParallel(listeners.length, 10, (i) => client.join(listeners[i], lobby));
     const deliveryFile = join(dir, 'sync-fanout.cpuprofile');
+    await measureDelivery(client, senders[0], listeners, lobby, N.deliveryWarmup);
     await server.profileStart();
     const delivery = await measureDelivery(client, senders[0], listeners, lobby, PROFILE_PROBES);
     await server.profileStop(deliveryFile);

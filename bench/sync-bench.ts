@@ -3,11 +3,12 @@
 import { performance } from 'node:perf_hooks';
 import type { BenchClient, BenchUser } from './client.ts';
 import { median, summarize, type LatencySummary } from './stats.ts';
+import { LongPollListener } from './long-poll-listener.ts';
 
 export interface DeliveryResult {
   clients: number;
   messages: number;
-  /** From just before the sender's PUT until each client has the event parsed from its /sync. */
+  /** From just before the sender's PUT until each client has read the /sync answer carrying the event. */
   fromSendStart: LatencySummary;
   /** From the sender's PUT response until each client has it (negative: sync won the race). */
   fromSendResponse: LatencySummary;
@@ -17,7 +18,8 @@ export interface DeliveryResult {
   missing: number;
   /** Server CPU time per probe message (its send plus waking and answering every listener). */
   serverCpuMsPerProbe?: number;
-  /** The load generator's CPU per probe: the 100 listeners' HTTP and JSON work, in one process. */
+  /** The load generator's CPU per probe: the 100 listeners' HTTP and JSON work, in one process
+   * (raw keep-alive sockets, see long-poll-listener.ts). */
   clientCpuMsPerProbe?: number;
 }
 
@@ -51,16 +53,18 @@ export async function measureDelivery(
     if (waiting && waiting.seq === seq && n === listeners.length) waiting.resolve();
   };
 
-  // Initial syncs first (their tokens start the loops), all parked before the first send.
-  const tokens = await Promise.all(listeners.map(async (u) => (await client.sync(u)).next_batch as string));
-  const loops = listeners.map(async (user, i) => {
+  // Each listener long-polls over its own raw keep-alive socket (long-poll-listener.ts). Initial
+  // syncs first (their tokens start the loops), all parked before the first send.
+  const sockets = listeners.map((u) => new LongPollListener(client.baseUrl, u.accessToken));
+  const tokens = await Promise.all(sockets.map(async (s) => (await s.sync('')).body.next_batch as string));
+  const loops = sockets.map(async (socket, i) => {
     let since = tokens[i];
     while (!stopping) {
-      const res = await client.sync(user, { since, timeout: 30_000 });
-      const at = performance.now();
-      since = res.next_batch;
-      for (const ev of res.rooms?.join?.[roomId]?.timeline?.events ?? []) {
-        if (typeof ev.content?.bench_seq === 'number') onEvent(ev.content.bench_seq, at);
+      const { readAt, body } = await socket.sync(`since=${encodeURIComponent(since)}&timeout=30000`);
+      since = body.next_batch;
+      // Stamped when the answer was read; counted only if it carries the probe's event.
+      for (const ev of body.rooms?.join?.[roomId]?.timeline?.events ?? []) {
+        if (typeof ev.content?.bench_seq === 'number') onEvent(ev.content.bench_seq, readAt);
       }
     }
   });
@@ -84,6 +88,7 @@ export async function measureDelivery(
   stopping = true;
   await client.sendMessage(sender, roomId, { msgtype: 'm.text', body: 'stop', bench_seq: -1 });
   await Promise.race([Promise.all(loops), new Promise((r) => setTimeout(r, 15_000))]);
+  for (const socket of sockets) socket.close();
 
   const responseSamples: number[] = [];
   for (let i = 0; i < fromResponse.length; i += 2) responseSamples.push(fromResponse[i + 1] - respondedAt[fromResponse[i]]);
