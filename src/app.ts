@@ -16,6 +16,8 @@ import { Authenticator } from './services/auth/authenticator.ts';
 import type { RetentionResult } from './services/media/retention.ts';
 import { TransactionIdExpiry, type TransactionIdExpiryResult } from './services/housekeeping/transaction-ids.ts';
 import { TransactionIdStore } from './storage/stores/transaction-ids.ts';
+import { PushActionExpiry } from './services/housekeeping/push-actions.ts';
+import { PushActionExpiryStore } from './storage/stores/push-action-expiry.ts';
 import { RateLimiter } from './util/rate-limiter.ts';
 import { createHttpServer } from './api/http.ts';
 import { Router } from './api/router.ts';
@@ -31,8 +33,8 @@ import { wireE2ee } from './wiring/e2ee.ts';
 import { wireSync } from './wiring/sync.ts';
 import { wireMedia } from './wiring/media.ts';
 
-/** How often expired client transaction IDs are deleted (services/housekeeping/transaction-ids.ts). */
-const TRANSACTION_ID_EXPIRY_INTERVAL_MS = 60 * 60 * 1000;
+/** How often expired transaction IDs and read push actions are deleted (services/housekeeping/). */
+const HOUSEKEEPING_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface FoyerApp {
   config: Config;
@@ -44,6 +46,8 @@ export interface FoyerApp {
   runMediaRetention(): Promise<RetentionResult>;
   /** One pass of the transaction ID expiry now, as if the clock read `now` (it also runs hourly). */
   expireTransactionIds(now?: number): Promise<TransactionIdExpiryResult>;
+  /** One pass of the read push action expiry now, as if the clock read `now` (it also runs hourly). */
+  expirePushActions(now?: number): Promise<{ deleted: number }>;
   /** Starts listening; resolves to the base URL. */
   listen(): Promise<string>;
   /** Stops accepting requests, finishes in-flight work, closes the database. */
@@ -132,7 +136,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const appserviceSender = await wireAppserviceSender(ctx, { appservices, accounts: accounts.appserviceAccounts, rooms, personal, e2ee, users: userStore });
   const media = wireMedia(ctx, { users: userStore });
   const transactionIds = new TransactionIdExpiry({ store: new TransactionIdStore(db), logger });
-  transactionIds.start(TRANSACTION_ID_EXPIRY_INTERVAL_MS);
+  transactionIds.start(HOUSEKEEPING_INTERVAL_MS);
+  const pushActions = new PushActionExpiry({ store: new PushActionExpiryStore(db), logger });
+  pushActions.start(HOUSEKEEPING_INTERVAL_MS);
 
   let closed = false;
   return {
@@ -143,6 +149,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     signingKey,
     runMediaRetention: () => media.retention.run(),
     expireTransactionIds: (now) => transactionIds.run(now),
+    expirePushActions: (now) => pushActions.run(now),
     async listen() {
       return http.listen({ host: config.listen.bind, port: config.listen.port });
     },
@@ -158,6 +165,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await appserviceSender.stop();
       await media.stop();
       await transactionIds.stop();
+      await pushActions.stop();
       await rooms.writer.drain();
       await rooms.positions.flushed();
       await database.close();
