@@ -2,7 +2,6 @@
 // what a real client's would on a warm connection (no TCP handshake per request, no fetch()
 // overhead). Long-polling /sync gets its own pool so parked polls never starve the senders.
 import { Pool } from 'undici';
-import { randomBytes } from 'node:crypto';
 
 export interface BenchUser {
   userId: string;
@@ -13,7 +12,6 @@ export class BenchClient {
   readonly pool: Pool;
   readonly syncPool: Pool;
   private txn = 0;
-  private readonly txnPrefix = randomBytes(4).toString('hex');
 
   constructor(readonly baseUrl: string, opts: { connections?: number; syncConnections?: number } = {}) {
     this.pool = new Pool(baseUrl, { connections: opts.connections ?? 32, pipelining: 1, keepAliveTimeout: 60_000 });
@@ -67,7 +65,11 @@ export class BenchClient {
   }
 
   async sendMessage(user: BenchUser, roomId: string, content: Record<string, unknown>): Promise<string> {
-    const txnId = `${this.txnPrefix}-${++this.txn}`;
+    // Shaped like matrix-js-sdk's transaction IDs ("m" + time + "." + counter): they grow with
+    // time, so each send's row lands near the end of event_txns' key order, as real clients' do.
+    // (A "prefix-counter" ID without padding sorts "x-1001" between "x-100" and "x-101" and
+    // splits pages mid-tree: measured 2.2 WAL pages per send for that table alone.)
+    const txnId = `m${Date.now()}.${++this.txn}`;
     const res = await this.request<{ event_id: string }>(
       'PUT',
       `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${txnId}`,
