@@ -24,6 +24,8 @@ export interface RoomsProviderDeps {
   isForgotten(userId: string, roomId: string): Promise<boolean>;
   visibility: Pick<VisibilityFilter, 'filterEventsForUser'>;
   ignoredUsers(userId: string): Promise<ReadonlySet<string>>;
+  /** `ignoredUsers` when it is in memory (a woken sync then awaits nothing for it). */
+  cachedIgnoredUsers?(userId: string): ReadonlySet<string> | undefined;
   aggregations?: Pick<RelationAggregator, 'bundleAggregations' | 'knownChildless'>;
   /** The write path: each served event's position tells which rooms have news (no query). */
   persister?: Pick<EventPersister, 'onPersisted'>;
@@ -65,12 +67,20 @@ export class RoomsSyncProvider implements SyncProvider {
 
   async contribute(ctx: SyncContext, from: number | null, to: number, response: SyncResponse): Promise<void> {
     const memberships = ctx.memberships;
-    const ignored = await this.deps.ignoredUsers(ctx.userId);
+    const ignored = this.deps.cachedIgnoredUsers?.(ctx.userId) ?? (await this.deps.ignoredUsers(ctx.userId));
     const joined: SyncContext['memberships'][number][] = [];
-    for (const m of memberships) if (m.membership === 'join' && ctx.filter.roomAllowed(m.room_id)) joined.push(m);
-    const withEvents = from === null ? null : await this.roomsWithEvents(ctx, joined, from, to);
+    for (let i = 0; i < memberships.length; i++) {
+      const m = memberships[i];
+      if (m.membership === 'join' && ctx.filter.roomAllowed(m.room_id)) joined.push(m);
+    }
+    let withEvents: ReadonlySet<string> | null = null;
+    if (from !== null) {
+      const rooms = this.roomsWithEvents(ctx, joined, from, to);
+      withEvents = rooms instanceof Set ? rooms : await rooms;
+    }
 
-    for (const m of joined) {
+    for (let i = 0; i < joined.length; i++) {
+      const m = joined[i];
       if (m.stream_pos > to) continue;
       const isNew = from === null || m.stream_pos > from;
       if (!isNew && !withEvents!.has(m.room_id) && !ctx.fullState) continue;
@@ -96,20 +106,29 @@ export class RoomsSyncProvider implements SyncProvider {
     }
   }
 
-  /** The rooms among `joined` with events in (from, to]. */
-  private async roomsWithEvents(ctx: SyncContext, joined: ReadonlyArray<{ room_id: string }>, from: number, to: number): Promise<ReadonlySet<string>> {
+  /**
+   * The rooms among `joined` with events in (from, to]. Without a promise when the write path's
+   * positions answer it (a woken sync's case).
+   */
+  private roomsWithEvents(ctx: SyncContext, joined: ReadonlyArray<{ room_id: string }>, from: number, to: number): ReadonlySet<string> | Promise<ReadonlySet<string>> {
     if (this.deps.persister && this.trackedAfter === undefined) this.trackedAfter = ctx.current;
     if (this.trackedAfter === undefined || from < this.trackedAfter) return this.deps.events.roomsWithEventsBetween(joined.map((m) => m.room_id), from, to);
     let found: Set<string> | undefined;
     let unsure: string[] | undefined;
-    for (const { room_id } of joined) {
-      const last = this.lastEventAt.get(room_id);
+    for (let i = 0; i < joined.length; i++) {
+      const roomId = joined[i].room_id;
+      const last = this.lastEventAt.get(roomId);
       if (last === undefined || last <= from) continue;
       // The newest event is in the range: so is an event. A newer one than `to` says nothing.
-      if (last <= to) (found ??= new Set()).add(room_id);
-      else (unsure ??= []).push(room_id);
+      if (last <= to) (found ??= new Set()).add(roomId);
+      else (unsure ??= []).push(roomId);
     }
-    if (unsure) for (const r of await this.deps.events.roomsWithEventsBetween(unsure, from, to)) (found ??= new Set()).add(r);
+    if (unsure) return this.addUnsure(found, unsure, from, to);
+    return found ?? NO_ROOMS;
+  }
+
+  private async addUnsure(found: Set<string> | undefined, unsure: string[], from: number, to: number): Promise<ReadonlySet<string>> {
+    for (const r of await this.deps.events.roomsWithEventsBetween(unsure, from, to)) (found ??= new Set()).add(r);
     return found ?? NO_ROOMS;
   }
 
