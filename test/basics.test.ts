@@ -31,6 +31,21 @@ describeEachDatabase('server basics', ({ server }) => {
     assert.equal(unknown.body.errcode, 'M_UNKNOWN_TOKEN');
   });
 
+  it('reads the access token from every spelling of a Bearer header, and rejects malformed ones', async () => {
+    const u = await server().registerUser();
+    const whoami = (authorization: string) => server().request('GET', '/_matrix/client/v3/account/whoami', { headers: { authorization } });
+    for (const header of [`Bearer ${u.accessToken}`, `bearer ${u.accessToken}`, `BEARER   ${u.accessToken}`, `Bearer\t${u.accessToken}`]) {
+      const ok = await whoami(header);
+      assert.equal(ok.status, 200, header);
+      assert.equal(ok.body.user_id, u.userId);
+    }
+    for (const header of [`Bearer ${u.accessToken} extra`, `Bearer ${u.accessToken}\u00a0x`, 'Bearer ', `Token ${u.accessToken}`]) {
+      const bad = await whoami(header);
+      assert.equal(bad.status, 401, header);
+      assert.equal(bad.body.errcode, 'M_MISSING_TOKEN', header);
+    }
+  });
+
   it('serves /.well-known/matrix/server as 404 when not configured', async () => {
     const res = await server().request('GET', '/.well-known/matrix/server');
     assert.equal(res.status, 404);

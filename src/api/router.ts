@@ -51,9 +51,19 @@ export interface RouterDeps {
   rateLimiters: Partial<Record<RateLimitName, RateLimiter>>;
 }
 
+const BEARER = 'Bearer ';
+/** Any whitespace character, as `\s` in the header's pattern. */
+const WHITESPACE = /\s/;
+
 export function accessTokenOf(req: FastifyRequest): string | undefined {
   const header = req.headers.authorization;
   if (header) {
+    // The usual form, "Bearer <token>", without a regex match (every request asks): the same
+    // answer as the pattern below, which handles every other spelling.
+    if (header.length > BEARER.length && header.startsWith(BEARER)) {
+      const token = header.slice(BEARER.length);
+      if (!WHITESPACE.test(token)) return token;
+    }
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     if (!m) throw new MatrixError('M_MISSING_TOKEN', 'Invalid Authorization header');
     return m[1];
@@ -65,17 +75,18 @@ export function accessTokenOf(req: FastifyRequest): string | undefined {
 /** Who a token belongs to: an appservice (as_token, maybe masquerading) or a user's device. */
 export type TokenResolver = (token: string, req: FastifyRequest) => Promise<Requester>;
 
-/** Each request's token check, shared by the device-activity hook and the route (one hash, one lookup). */
-const requesters = new WeakMap<FastifyRequest, Promise<Requester>>();
+/**
+ * Each request's token check, shared by the device-activity hook and the route (one hash, one
+ * lookup). Kept on the request itself rather than in a WeakMap: an entry per request in a
+ * WeakMap is an ephemeron every young-generation GC has to trace.
+ */
+const REQUESTER = Symbol('requester');
+type WithRequester = FastifyRequest & { [REQUESTER]?: Promise<Requester> };
 
 /** The requester of an authenticated request, resolved once per request. */
 export function authenticateRequest(resolveToken: TokenResolver, req: FastifyRequest, token: string): Promise<Requester> {
-  let pending = requesters.get(req);
-  if (!pending) {
-    pending = resolveToken(token, req);
-    requesters.set(req, pending);
-  }
-  return pending;
+  const r = req as WithRequester;
+  return (r[REQUESTER] ??= resolveToken(token, req));
 }
 
 export class Router {

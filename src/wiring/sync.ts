@@ -40,6 +40,7 @@ export function wireSync(ctx: WiringContext, deps: SyncDeps): void {
         isForgotten: (userId, roomId) => rooms.roomStore.isForgotten(userId, roomId),
         visibility: deps.visibility,
         ignoredUsers: personal.ignoredUsers,
+        cachedIgnoredUsers: (userId) => personal.accountData.cachedIgnoredUsers(userId),
         aggregations: deps.aggregations,
         persister: rooms.persister,
       }),

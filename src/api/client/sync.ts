@@ -78,7 +78,7 @@ export function syncRoutes(r: Router, deps: SyncRouteDeps): void {
       const gone = new ClientGone();
       // The response closing before we answered means the client went away ('close' also fires
       // after a normal answer: nothing is waiting then). One shared listener, no closure per poll.
-      clientGoneOf.set(reply.raw, gone);
+      (reply.raw as WithClientGone)[CLIENT_GONE] = gone;
       reply.raw.on('close', abortIfUnanswered);
       return deps.sync.sync({
         userId: requester.userId,
@@ -93,10 +93,12 @@ export function syncRoutes(r: Router, deps: SyncRouteDeps): void {
   });
 }
 
-const clientGoneOf = new WeakMap<ServerResponse, ClientGone>();
+/** The poll's signal, on its response (not in a WeakMap: an ephemeron per poll for the GC to trace). */
+const CLIENT_GONE = Symbol('clientGone');
+type WithClientGone = ServerResponse & { [CLIENT_GONE]?: ClientGone };
 
-function abortIfUnanswered(this: ServerResponse): void {
-  if (!this.writableFinished) clientGoneOf.get(this)?.abort();
+function abortIfUnanswered(this: WithClientGone): void {
+  if (!this.writableFinished) this[CLIENT_GONE]?.abort();
 }
 
 /** The one-listener cancellation signal a parked /sync waits on (cheaper than an AbortController). */

@@ -55,7 +55,12 @@ function setup() {
     withChildren.add(parentId);
     for (const l of listeners) l(stored('$child', { body: 'edit', 'm.relates_to': { rel_type: 'm.reference', event_id: parentId } }));
   };
-  return { aggregator, state, persistChild };
+  /** A client's own send (with a transaction), or an event from elsewhere (none). */
+  const persistEvent = (eventId: string, txn: StoredEvent['txn']) => {
+    events.set(eventId, { ...stored(eventId), txn });
+    for (const l of listeners) l(events.get(eventId)!);
+  };
+  return { aggregator, state, persistChild, persistEvent };
 }
 
 describe('RelationAggregator: events without children', () => {
@@ -69,6 +74,23 @@ describe('RelationAggregator: events without children', () => {
     await aggregator.bundleAggregations([clientEvent('$p')], '@a:x');
     // It has children now: every bundle looks them up.
     assert.equal(state.queries, 3);
+  });
+
+  it("knows a client's own send to have no children until one is served, without asking", async () => {
+    const { aggregator, state, persistChild, persistEvent } = setup();
+    persistEvent('$sent', { deviceId: 'D', txnId: 't1' });
+    assert.equal(aggregator.knownChildless('$sent'), true);
+    await aggregator.bundleAggregations([clientEvent('$sent')], '@a:x');
+    assert.equal(state.queries, 0);
+    persistChild('$sent');
+    assert.equal(aggregator.knownChildless('$sent'), false);
+    await aggregator.bundleAggregations([clientEvent('$sent')], '@a:x');
+    assert.equal(state.queries, 1);
+    // An event from elsewhere may have children already (a child can arrive before its parent).
+    persistEvent('$remote', null);
+    assert.equal(aggregator.knownChildless('$remote'), false);
+    await aggregator.bundleAggregations([clientEvent('$remote')], '@a:x');
+    assert.equal(state.queries, 2);
   });
 
   it('does not remember an answer read while a child was being written', async () => {

@@ -73,6 +73,10 @@ export class RelationAggregator {
     // Listeners run after the child's commit: a query that started later sees the child, one
     // that started earlier finishes with a changed generation or is corrected by the delete.
     deps.persister?.onPersisted((event) => {
+      // A client's send (it has a transaction) was created here a moment ago: no event can
+      // relate to it yet, since its ID did not exist before. Known now, the syncs woken for it
+      // need not ask; a child served later removes it again below.
+      if (event.txn) this.rememberChildless(event.eventId);
       const rel = event.pdu.content['m.relates_to'];
       if (!rel || typeof rel !== 'object') return;
       const parentId = (rel as Record<string, unknown>).event_id;
@@ -80,6 +84,11 @@ export class RelationAggregator {
       this.generation++;
       this.childless.delete(parentId);
     });
+  }
+
+  private rememberChildless(eventId: string): void {
+    if (this.childless.size >= CHILDLESS_CAPACITY) this.childless.delete(this.childless.values().next().value!);
+    this.childless.add(eventId);
   }
 
   /** Which of `ids` have children of the bundled types (a superset, as the store's query). */
@@ -101,11 +110,7 @@ export class RelationAggregator {
       if (single !== undefined && this.inflight.get(single) === entry) this.inflight.delete(single);
     }
     if (generation === this.generation) {
-      for (const id of unknown) {
-        if (found.has(id)) continue;
-        if (this.childless.size >= CHILDLESS_CAPACITY) this.childless.delete(this.childless.values().next().value!);
-        this.childless.add(id);
-      }
+      for (const id of unknown) if (!found.has(id)) this.rememberChildless(id);
     }
     return found;
   }

@@ -24,6 +24,8 @@ export interface RoomsProviderDeps {
   isForgotten(userId: string, roomId: string): Promise<boolean>;
   visibility: Pick<VisibilityFilter, 'filterEventsForUser'>;
   ignoredUsers(userId: string): Promise<ReadonlySet<string>>;
+  /** `ignoredUsers` when it is in memory (a woken sync then awaits nothing for it). */
+  cachedIgnoredUsers?(userId: string): ReadonlySet<string> | undefined;
   aggregations?: Pick<RelationAggregator, 'bundleAggregations' | 'knownChildless'>;
   /** The write path: each served event's position tells which rooms have news (no query). */
   persister?: Pick<EventPersister, 'onPersisted'>;
@@ -63,14 +65,93 @@ export class RoomsSyncProvider implements SyncProvider {
     });
   }
 
-  async contribute(ctx: SyncContext, from: number | null, to: number, response: SyncResponse): Promise<void> {
-    const memberships = ctx.memberships;
-    const ignored = await this.deps.ignoredUsers(ctx.userId);
-    const joined: SyncContext['memberships'][number][] = [];
-    for (const m of memberships) if (m.membership === 'join' && ctx.filter.roomAllowed(m.room_id)) joined.push(m);
-    const withEvents = from === null ? null : await this.roomsWithEvents(ctx, joined, from, to);
+  contribute(ctx: SyncContext, from: number | null, to: number, response: SyncResponse): Promise<void> | undefined {
+    if (from !== null && this.contributeWoken(ctx, from, to)) return undefined;
+    return this.contributeAll(ctx, from, to, response);
+  }
 
-    for (const m of joined) {
+  /**
+   * The common woken sync (new events in rooms the user was already in, read by the shared
+   * timeline read that has answered, nothing to look up per event) written without a promise:
+   * at a hundred syncs per event, the async frames and awaits of the general path were a good
+   * part of its garbage. Returns false, having written nothing, when anything needs the general
+   * path, which then does all of it.
+   */
+  private contributeWoken(ctx: SyncContext, from: number, to: number): boolean {
+    if (ctx.fullState || ctx.filter.lazyLoadMembers) return false;
+    const ignored = this.deps.cachedIgnoredUsers?.(ctx.userId);
+    if (!ignored) return false;
+    const memberships = ctx.memberships;
+    const joined: SyncContext['memberships'][number][] = [];
+    for (let i = 0; i < memberships.length; i++) {
+      const m = memberships[i];
+      if (m.membership === 'join') {
+        if (ctx.filter.roomAllowed(m.room_id)) joined.push(m);
+        // Joined in the batch: the room goes in whole (state and all).
+        if (m.stream_pos > from && m.stream_pos <= to) return false;
+      } else if (m.stream_pos > from && m.stream_pos <= to) {
+        return false; // an invite, knock or leave to write
+      }
+    }
+    const withEvents = this.knownRoomsWithEvents(ctx, joined, from, to);
+    if (!withEvents) return false;
+    if (withEvents.size === 0) return true;
+    // Checked for every room before any is written: all or nothing.
+    for (let i = 0; i < joined.length; i++) {
+      const m = joined[i];
+      if (m.stream_pos <= to && withEvents.has(m.room_id) && !this.wokenTimeline(ctx, m.room_id, from, to, m.stream_pos, ignored)) return false;
+    }
+    for (let i = 0; i < joined.length; i++) {
+      const m = joined[i];
+      if (m.stream_pos > to || !withEvents.has(m.room_id)) continue;
+      const timeline = this.wokenTimeline(ctx, m.room_id, from, to, m.stream_pos, ignored)!;
+      const opts = { omitRoomId: true, requester: { userId: ctx.userId, deviceId: ctx.deviceId }, related: NO_RELATED, roomVersionId: this.versions.get(m.room_id) };
+      const events: ClientEvent[] = [];
+      for (let j = 0; j < timeline.length; j++) events.push(toClientEvent(timeline[j], opts));
+      // As joinedRoom writes it: the section exists even when the user's filter left no event.
+      ctx.joinedRoom(m.room_id).timeline = { events, limited: false, prev_batch: positionToken(timeline.length > 0 ? timeline[0].streamPos! - 1 : to) };
+    }
+    return true;
+  }
+
+  /**
+   * The room's timeline for a woken sync when `joinedRoom` would write exactly that and nothing
+   * else: the shared read has answered and is not limited (no state block), every event is
+   * visible by membership, and no event needs a lookup (redaction, replaced state, bundle, room
+   * summary for a member event). Else undefined.
+   */
+  private wokenTimeline(ctx: SyncContext, roomId: string, from: number, to: number, joinedAt: number, ignored: ReadonlySet<string>): readonly StoredEvent[] | undefined {
+    if (!this.versions.has(roomId)) return undefined;
+    const slice = this.memo.peek(roomId, from, to, ctx.filter.timelineLimit, ctx.current);
+    if (!slice || slice.limited) return undefined;
+    const events = slice.events;
+    if (events.length > 0 && events[0].streamPos! < joinedAt) return undefined;
+    const timeline = this.visibleTo(ctx, roomId, events, ignored);
+    const aggregations = this.deps.aggregations;
+    for (let i = 0; i < timeline.length; i++) {
+      const e = timeline[i];
+      if (e.redactedBy || e.pdu.type === 'm.room.member' || typeof e.pdu.unsigned?.replaces_state === 'string') return undefined;
+      if (aggregations && e.pdu.state_key === undefined && !aggregations.knownChildless(e.eventId)) return undefined;
+    }
+    return timeline;
+  }
+
+  private async contributeAll(ctx: SyncContext, from: number | null, to: number, response: SyncResponse): Promise<void> {
+    const memberships = ctx.memberships;
+    const ignored = this.deps.cachedIgnoredUsers?.(ctx.userId) ?? (await this.deps.ignoredUsers(ctx.userId));
+    const joined: SyncContext['memberships'][number][] = [];
+    for (let i = 0; i < memberships.length; i++) {
+      const m = memberships[i];
+      if (m.membership === 'join' && ctx.filter.roomAllowed(m.room_id)) joined.push(m);
+    }
+    let withEvents: ReadonlySet<string> | null = null;
+    if (from !== null) {
+      const rooms = this.roomsWithEvents(ctx, joined, from, to);
+      withEvents = rooms instanceof Set ? rooms : await rooms;
+    }
+
+    for (let i = 0; i < joined.length; i++) {
+      const m = joined[i];
       if (m.stream_pos > to) continue;
       const isNew = from === null || m.stream_pos > from;
       if (!isNew && !withEvents!.has(m.room_id) && !ctx.fullState) continue;
@@ -96,20 +177,44 @@ export class RoomsSyncProvider implements SyncProvider {
     }
   }
 
-  /** The rooms among `joined` with events in (from, to]. */
-  private async roomsWithEvents(ctx: SyncContext, joined: ReadonlyArray<{ room_id: string }>, from: number, to: number): Promise<ReadonlySet<string>> {
+  /** `roomsWithEvents` when the write path's positions answer it for every room, else undefined (nothing asked). */
+  private knownRoomsWithEvents(ctx: SyncContext, joined: ReadonlyArray<{ room_id: string }>, from: number, to: number): ReadonlySet<string> | undefined {
+    if (this.deps.persister && this.trackedAfter === undefined) this.trackedAfter = ctx.current;
+    if (this.trackedAfter === undefined || from < this.trackedAfter) return undefined;
+    let found: Set<string> | undefined;
+    for (let i = 0; i < joined.length; i++) {
+      const roomId = joined[i].room_id;
+      const last = this.lastEventAt.get(roomId);
+      if (last === undefined || last <= from) continue;
+      if (last > to) return undefined;
+      (found ??= new Set()).add(roomId);
+    }
+    return found ?? NO_ROOMS;
+  }
+
+  /**
+   * The rooms among `joined` with events in (from, to]. Without a promise when the write path's
+   * positions answer it (a woken sync's case).
+   */
+  private roomsWithEvents(ctx: SyncContext, joined: ReadonlyArray<{ room_id: string }>, from: number, to: number): ReadonlySet<string> | Promise<ReadonlySet<string>> {
     if (this.deps.persister && this.trackedAfter === undefined) this.trackedAfter = ctx.current;
     if (this.trackedAfter === undefined || from < this.trackedAfter) return this.deps.events.roomsWithEventsBetween(joined.map((m) => m.room_id), from, to);
     let found: Set<string> | undefined;
     let unsure: string[] | undefined;
-    for (const { room_id } of joined) {
-      const last = this.lastEventAt.get(room_id);
+    for (let i = 0; i < joined.length; i++) {
+      const roomId = joined[i].room_id;
+      const last = this.lastEventAt.get(roomId);
       if (last === undefined || last <= from) continue;
       // The newest event is in the range: so is an event. A newer one than `to` says nothing.
-      if (last <= to) (found ??= new Set()).add(room_id);
-      else (unsure ??= []).push(room_id);
+      if (last <= to) (found ??= new Set()).add(roomId);
+      else (unsure ??= []).push(roomId);
     }
-    if (unsure) for (const r of await this.deps.events.roomsWithEventsBetween(unsure, from, to)) (found ??= new Set()).add(r);
+    if (unsure) return this.addUnsure(found, unsure, from, to);
+    return found ?? NO_ROOMS;
+  }
+
+  private async addUnsure(found: Set<string> | undefined, unsure: string[], from: number, to: number): Promise<ReadonlySet<string>> {
+    for (const r of await this.deps.events.roomsWithEventsBetween(unsure, from, to)) (found ??= new Set()).add(r);
     return found ?? NO_ROOMS;
   }
 
@@ -215,16 +320,18 @@ export class RoomsSyncProvider implements SyncProvider {
     const slice = from === null ? await this.readTimeline(roomId, 0, to, limit) : await this.memo.get(roomId, from, to, limit, ctx.current);
     let events: readonly StoredEvent[] = slice.events;
     if (events.length > 0 && events[0].streamPos! < visibleFrom) events = await this.deps.visibility.filterEventsForUser(ctx.userId, [...events]);
-    // Kept as it is (shared, never mutated) unless this user's ignores or filter drop an event.
-    let timeline = events;
+    return { timeline: this.visibleTo(ctx, roomId, events, ignored), limited: slice.limited, first: events[0] as StoredEvent | undefined };
+  }
+
+  /** `events` without those the user's ignores or filter drop: the same (shared, never mutated) array when none is. */
+  private visibleTo(ctx: SyncContext, roomId: string, events: readonly StoredEvent[], ignored: ReadonlySet<string>): readonly StoredEvent[] {
     for (let i = 0; i < events.length; i++) {
       if (this.shows(ctx, roomId, events[i], ignored)) continue;
       const kept = events.slice(0, i);
       for (let j = i + 1; j < events.length; j++) if (this.shows(ctx, roomId, events[j], ignored)) kept.push(events[j]);
-      timeline = kept;
-      break;
+      return kept;
     }
-    return { timeline, limited: slice.limited, first: events[0] as StoredEvent | undefined };
+    return events;
   }
 
   private shows(ctx: SyncContext, roomId: string, e: StoredEvent, ignored: ReadonlySet<string>): boolean {

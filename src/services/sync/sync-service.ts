@@ -190,16 +190,18 @@ export class SyncService {
     };
     const memberships = await this.deps.memberships(req.userId);
     const ctx = new BuildContext(req.userId, req.deviceId, memberships, joinedRoomIds(memberships), req.filter, req.fullState, to, response);
+    // Indexed loops: an array iterator held across an await is one more object per build.
     const providers = this.deps.providers;
-    for (const provider of providers) {
+    for (let i = 0; i < providers.length; i++) {
+      const provider = providers[i];
       if (!provider.limitBatch) continue;
       const end = provider.limitBatch(ctx, from, to);
       to = Math.min(to, typeof end === 'number' ? end : await end);
     }
     response.next_batch = `s${to}`;
     // Providers with nothing to add answer synchronously: no promise to wait for.
-    for (const provider of providers) {
-      const pending = provider.contribute(ctx, from, to, response);
+    for (let i = 0; i < providers.length; i++) {
+      const pending = providers[i].contribute(ctx, from, to, response);
       if (pending) await pending;
     }
     // Providers may have created sections for rooms that ended up with nothing to say.

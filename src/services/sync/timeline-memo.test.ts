@@ -39,6 +39,19 @@ describe('TimelineMemo', () => {
     assert.equal(c.reads, 4);
   });
 
+  it('hands out a shared read without a promise once it has answered, only at its position', async () => {
+    const { memo } = counter();
+    assert.equal(memo.peek('!r', 5, 6, 10, 6), undefined);
+    const pending = memo.get('!r', 5, 6, 10, 6);
+    assert.equal(memo.peek('!r', 5, 6, 10, 6), undefined, 'not before the read answered');
+    const slice = await pending;
+    assert.equal(memo.peek('!r', 5, 6, 10, 6), slice);
+    assert.equal(memo.peek('!r', 5, 6, 3, 6), undefined, 'another limit');
+    assert.equal(memo.peek('!r', 5, 6, 10, 7), undefined, 'a batch ending before the newest position');
+    await memo.get('!r', 6, 7, 10, 7);
+    assert.equal(memo.peek('!r', 5, 6, 10, 6), undefined, 'dropped at a newer position');
+  });
+
   it('does not share a failed read', async () => {
     let fail = true;
     const memo = new TimelineMemo(async (): Promise<RoomTimelineSlice> => {
@@ -46,6 +59,7 @@ describe('TimelineMemo', () => {
       return { events: [], limited: true };
     });
     await assert.rejects(memo.get('!r', 1, 2, 10, 2));
+    assert.equal(memo.peek('!r', 1, 2, 10, 2), undefined);
     fail = false;
     assert.equal((await memo.get('!r', 1, 2, 10, 2)).limited, true);
   });

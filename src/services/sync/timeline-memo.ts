@@ -25,8 +25,19 @@ export type TimelineRead = (roomId: string, from: number, to: number, limit: num
 export class TimelineMemo {
   private position = -1;
   private readonly entries = new Map<string, Promise<RoomTimelineSlice>>();
+  /** The shared reads that have answered, by the same key: later syncs take them without a promise. */
+  private readonly answered = new Map<string, RoomTimelineSlice>();
 
   constructor(private readonly read: TimelineRead) {}
+
+  /**
+   * The shared slice for (roomId, from, to, limit) if its read has already answered (what `get`
+   * would resolve to), else undefined: the caller then uses `get`.
+   */
+  peek(roomId: string, from: number, to: number, limit: number, current: number): RoomTimelineSlice | undefined {
+    if (to !== current || to !== this.position) return undefined;
+    return this.answered.get(`${from}\u0000${limit}\u0000${roomId}`);
+  }
 
   /**
    * The slice for (roomId, from, to, limit): shared when `to` is `current` (the newest visible
@@ -36,18 +47,28 @@ export class TimelineMemo {
     if (to !== current || to < this.position) return this.read(roomId, from, to, limit);
     if (to > this.position) {
       this.entries.clear();
+      this.answered.clear();
       this.position = to;
     }
     const key = `${from}\u0000${limit}\u0000${roomId}`;
     const hit = this.entries.get(key);
     if (hit) return hit;
-    if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
+    if (this.entries.size >= MAX_ENTRIES) {
+      this.entries.clear();
+      this.answered.clear();
+    }
     const pending = this.read(roomId, from, to, limit);
     this.entries.set(key, pending);
-    // A failed read is not shared: the next sync tries again.
-    pending.catch(() => {
-      if (this.entries.get(key) === pending) this.entries.delete(key);
-    });
+    pending.then(
+      (slice) => {
+        // Still the entry of this position (not dropped for a newer one meanwhile).
+        if (this.entries.get(key) === pending) this.answered.set(key, slice);
+      },
+      () => {
+        // A failed read is not shared: the next sync tries again.
+        if (this.entries.get(key) === pending) this.entries.delete(key);
+      },
+    );
     return pending;
   }
 }
