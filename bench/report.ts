@@ -7,6 +7,7 @@ import type { DeliveryResult, InitialSyncResult } from './sync-bench.ts';
 import type { ProfileSummary } from './profile.ts';
 import type { MemoryReading } from './server-handle.ts';
 import type { MediaBenchResult } from './media-bench.ts';
+import type { DeliveryFloor } from './delivery-floor.ts';
 
 export interface StorageResult {
   bytesPerMessage: number;
@@ -46,6 +47,8 @@ export interface RunReport {
   startedAt: string;
   environment: Record<string, string | number>;
   engines: EngineResult[];
+  /** The same delivery measurement against a bare server that only writes (delivery-floor.ts). */
+  deliveryFloor?: DeliveryFloor;
   profile?: {
     send: ProfileSummary & { sendSequential: ThroughputResult; sendConcurrent: ThroughputResult };
     syncFanout: ProfileSummary & { listeners: number; probes: number; delivery: DeliveryResult };
@@ -124,6 +127,15 @@ export function renderTable(report: RunReport): string {
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
   const fmt = (l: string[]) => l.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   const out = [fmt(lines[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.slice(1).map(fmt)];
+  const f = report.deliveryFloor;
+  if (f) {
+    out.push(
+      '',
+      `Delivery floor of this machine and load generator: a bare node:http server that answers ${f.listeners} parked long-polls in one`,
+      `loop (${ms(f.writeLoopMs)}) and does nothing else, read by the same listeners: p50 ${ms(f.p50Ms)}, p99 ${ms(f.p99Ms)}; load generator`,
+      `CPU per probe ${ms(f.clientCpuMsPerProbe)}: what a server whose own work took no time would measure here (bench/delivery-floor.ts).`,
+    );
+  }
   return out.join('\n');
 }
 

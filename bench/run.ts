@@ -22,6 +22,7 @@ import { sendConcurrent, sendSequential } from './send-bench.ts';
 import { measureDelivery, measureInitialSync, populateRooms } from './sync-bench.ts';
 import { summarizeProfile } from './profile.ts';
 import { measureMedia, type MediaBenchResult } from './media-bench.ts';
+import { measureDeliveryFloor } from './delivery-floor.ts';
 import { renderProfile, renderTable, writeResults, type EngineResult, type RunReport } from './report.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -324,6 +325,10 @@ async function main(): Promise<void> {
     engines: [],
   };
   for (const engine of engines) report.engines.push(await benchEngine(engine));
+  if (engines.length > 0) {
+    log('delivery floor: a bare server answering the same listeners');
+    report.deliveryFloor = await measureDeliveryFloor();
+  }
   if (withProfile) report.profile = await profileHotPaths();
 
   const env = report.environment;
