@@ -186,6 +186,7 @@ export class RoomsSyncProvider implements SyncProvider {
       const roomId = joined[i].room_id;
       const last = this.lastEventAt.get(roomId);
       if (last === undefined || last <= from) continue;
+      // The newest event is in the range: so is an event. A newer one than `to` says nothing.
       if (last > to) return undefined;
       (found ??= new Set()).add(roomId);
     }
@@ -193,29 +194,11 @@ export class RoomsSyncProvider implements SyncProvider {
   }
 
   /**
-   * The rooms among `joined` with events in (from, to]. Without a promise when the write path's
-   * positions answer it (a woken sync's case).
+   * The rooms among `joined` with events in (from, to]: from the write path's positions when they
+   * answer for every room (a woken sync's case, no promise), else by a query.
    */
   private roomsWithEvents(ctx: SyncContext, joined: ReadonlyArray<{ room_id: string }>, from: number, to: number): ReadonlySet<string> | Promise<ReadonlySet<string>> {
-    if (this.deps.persister && this.trackedAfter === undefined) this.trackedAfter = ctx.current;
-    if (this.trackedAfter === undefined || from < this.trackedAfter) return this.deps.events.roomsWithEventsBetween(joined.map((m) => m.room_id), from, to);
-    let found: Set<string> | undefined;
-    let unsure: string[] | undefined;
-    for (let i = 0; i < joined.length; i++) {
-      const roomId = joined[i].room_id;
-      const last = this.lastEventAt.get(roomId);
-      if (last === undefined || last <= from) continue;
-      // The newest event is in the range: so is an event. A newer one than `to` says nothing.
-      if (last <= to) (found ??= new Set()).add(roomId);
-      else (unsure ??= []).push(roomId);
-    }
-    if (unsure) return this.addUnsure(found, unsure, from, to);
-    return found ?? NO_ROOMS;
-  }
-
-  private async addUnsure(found: Set<string> | undefined, unsure: string[], from: number, to: number): Promise<ReadonlySet<string>> {
-    for (const r of await this.deps.events.roomsWithEventsBetween(unsure, from, to)) (found ??= new Set()).add(r);
-    return found ?? NO_ROOMS;
+    return this.knownRoomsWithEvents(ctx, joined, from, to) ?? this.deps.events.roomsWithEventsBetween(joined.map((m) => m.room_id), from, to);
   }
 
   private async joinedRoom(ctx: SyncContext, roomId: string, from: number | null, to: number, joinedAt: number, ignored: ReadonlySet<string>): Promise<void> {
