@@ -112,7 +112,7 @@ export class EphemeralContributor implements TransactionContributor {
   constructor(private readonly deps: EphemeralDeps) {}
 
   /** Typing changed in a room: queue it for each appservice interested in the room. */
-  async pushTyping(regs: readonly AppserviceRegistration[], scanFor: (reg: AppserviceRegistration) => InterestScan, roomId: string, userIds: string[]): Promise<void> {
+  async pushTyping(regs: readonly AppserviceRegistration[], scanFor: (reg: AppserviceRegistration) => InterestScan, roomId: string, userIds: readonly string[]): Promise<void> {
     for (const reg of regs) {
       if (!reg.receiveEphemeral || !(await scanFor(reg).isInterestedInRoom(roomId))) continue;
       let rooms = this.typing.get(reg.id);

@@ -7,7 +7,16 @@ interface RoomTyping {
   /** userId → expiry timestamp (ms) */
   users: Map<string, number>;
   changedAt: number;
+  /** typingIn's answer, made once per change: every /sync asks about each of its rooms. */
+  snapshot?: TypingSnapshot;
 }
+
+export interface TypingSnapshot {
+  readonly userIds: readonly string[];
+  readonly changedAt: number;
+}
+
+const NOBODY: TypingSnapshot = Object.freeze({ userIds: Object.freeze([]), changedAt: 0 });
 
 const MAX_TIMEOUT_MS = 120_000;
 
@@ -35,10 +44,11 @@ export class TypingService {
   }
 
   /** Users typing in the room now, and the position of the last change. */
-  typingIn(roomId: string): { userIds: string[]; changedAt: number } {
+  typingIn(roomId: string): TypingSnapshot {
     const room = this.rooms.get(roomId);
-    if (!room) return { userIds: [], changedAt: 0 };
-    return { userIds: [...room.users.keys()].sort(), changedAt: room.changedAt };
+    if (!room) return NOBODY;
+    // Every change of the set of typing users goes through bump(), which drops the snapshot.
+    return (room.snapshot ??= { userIds: [...room.users.keys()].sort(), changedAt: room.changedAt });
   }
 
   stop(): void {
@@ -48,6 +58,7 @@ export class TypingService {
   private bump(roomId: string, room: RoomTyping): void {
     const reservation = this.deps.positions.reserve();
     room.changedAt = reservation.position;
+    room.snapshot = undefined;
     this.deps.positions.release(reservation);
     this.deps.notifyRoom(roomId, reservation.position);
   }
