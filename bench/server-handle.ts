@@ -15,11 +15,14 @@ const root = join(here, '..');
 
 /**
  * Node flags the server runs with under `npm start` (package.json "start"; keep the two in step).
- * --max-semi-space-size=1: V8's young generation grows up to 16 MB per semi-space during
- * start-up and an idle server keeps it resident (~10 MB of RSS measured); capped at 1 MB, short
- * lived objects are collected more often (see the send and sync figures for the cost).
+ * --max-semi-space-size=4: V8's young generation may grow to 4 MB per semi-space under load, so
+ * that the objects of a burst of work (a group commit, the 100 syncs one message wakes: ~2.5 MB)
+ * mostly die before a scavenge has to copy them. Start-up grows it too, but V8's memory reducer
+ * shrinks it again once the server is idle: 50 s after start the RSS is within ~1 MB of a
+ * server capped at 1 MB (the cap used until 2026-11-22, which held the RSS read 2 s after start
+ * under 80 MB; docs/performance.md has the A/B figures).
  */
-export const SERVER_NODE_FLAGS = ['--max-semi-space-size=1'];
+export const SERVER_NODE_FLAGS = ['--max-semi-space-size=4'];
 
 let built = false;
 function buildOnce(): void {
