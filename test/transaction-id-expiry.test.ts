@@ -3,6 +3,7 @@
 // keeps seeing unsigned.transaction_id on its old events. Through HTTP, on both databases.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
 import { describeEachDatabase } from './harness.ts';
 
 const HOUR = 60 * 60 * 1000;
@@ -67,5 +68,70 @@ describeEachDatabase('transaction ID expiry', ({ server }) => {
       left.map((r) => r.txn_id).sort(),
       rows.filter((_, i) => i % 3 !== 0).map((r) => r.txn_id).sort(),
     );
+  });
+
+  it('keeps every ID across migration 0150 (keyed by txn_id first)', async () => {
+    const alice = await server().registerUser();
+    const bob = await server().registerUser();
+    const roomId = (await server().request('POST', '/_matrix/client/v3/createRoom', { token: alice.accessToken, body: {} })).body.room_id;
+    const send = (txn: string, body: string) =>
+      server().request('PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${txn}`, { token: alice.accessToken, body: { msgtype: 'm.text', body } });
+    const toDevice = (txn: string, n: number) =>
+      server().request('PUT', `/_matrix/client/v3/sendToDevice/org.example.ping/${txn}`, { token: alice.accessToken, body: { messages: { [bob.userId]: { [bob.deviceId]: { n } } } } });
+    const bobSince = (await server().request('GET', '/_matrix/client/v3/sync', { token: bob.accessToken })).body.next_batch;
+    const sent = [];
+    for (let i = 0; i < 5; i++) {
+      sent.push((await send(`m${1_700_000_000_000 + i}.${i}`, `message ${i}`)).body.event_id);
+      assert.equal((await toDevice(`d${i}`, i)).status, 200);
+    }
+
+    // Back to the layout before 0150 (keyed by user_id, device_id, txn_id; on SQLite
+    // to_device_txns a rowid table with a primary-key index), then a restart runs 0150 again.
+    const db = server().app.database.db;
+    const engine = server().app.database.engine;
+    const oldKey = 'user_id, device_id, txn_id';
+    for (const [table, columns] of [
+      ['event_txns', 'user_id text NOT NULL, device_id text NOT NULL, txn_id text NOT NULL, event_id text NOT NULL, room_id text NOT NULL, created_ts bigint NOT NULL'],
+      ['to_device_txns', 'user_id text NOT NULL, device_id text NOT NULL, txn_id text NOT NULL, created_ts bigint NOT NULL'],
+    ] as const) {
+      const rowid = engine === 'sqlite' && table === 'event_txns' ? ' WITHOUT ROWID' : '';
+      await sql.raw(`CREATE TABLE old_${table} (${columns}, CONSTRAINT old_${table}_pk PRIMARY KEY (${oldKey}))${rowid}`).execute(db);
+      await sql.raw(`INSERT INTO old_${table} SELECT ${columns.split(', ').map((c) => c.split(' ')[0]).join(', ')} FROM ${table}`).execute(db);
+      await sql.raw(`DROP TABLE ${table}`).execute(db);
+      await sql.raw(`ALTER TABLE old_${table} RENAME TO ${table}`).execute(db);
+      if (engine === 'postgres') await sql.raw(`ALTER TABLE ${table} RENAME CONSTRAINT old_${table}_pk TO ${table}_pk`).execute(db);
+    }
+    await sql`DELETE FROM kysely_migration WHERE name = '0150_txn_ids_keyed_by_txn_first'`.execute(db);
+    await server().restart();
+
+    // Every ID is still known: the retries change nothing.
+    for (let i = 0; i < 5; i++) {
+      assert.equal((await send(`m${1_700_000_000_000 + i}.${i}`, 'retry')).body.event_id, sent[i]);
+      assert.equal((await toDevice(`d${i}`, 100 + i)).status, 200);
+    }
+    assert.notEqual((await send('m1700000000099.99', 'new')).body.event_id, sent[0]);
+    assert.equal((await toDevice('d99', 99)).status, 200);
+    const bobSync = await server().request('GET', '/_matrix/client/v3/sync', { token: bob.accessToken, query: { since: bobSince } });
+    assert.deepEqual(bobSync.body.to_device.events.map((e: any) => e.content.n), [0, 1, 2, 3, 4, 99]);
+    const db2 = server().app.database.db;
+    const count = async (table: 'event_txns' | 'to_device_txns') =>
+      Number((await db2.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('user_id', '=', alice.userId).executeTakeFirstOrThrow()).n);
+    assert.equal(await count('event_txns'), 6);
+    assert.equal(await count('to_device_txns'), 6);
+    for (const table of ['event_txns', 'to_device_txns']) {
+      const key =
+        engine === 'sqlite'
+          ? await sql<{ name: string }>`SELECT name FROM pragma_index_info((SELECT name FROM pragma_index_list(${table}) WHERE origin = 'pk')) ORDER BY seqno`.execute(db2)
+          : await sql<{ name: string }>`SELECT a.attname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+              JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey)
+              WHERE c.relname = ${table} AND i.indisprimary AND c.relnamespace = current_schema()::regnamespace
+              ORDER BY array_position(i.indkey::int2[], a.attnum)`.execute(db2);
+      assert.deepEqual(key.rows.map((r) => r.name), ['txn_id', 'user_id', 'device_id'], table);
+    }
+    if (engine === 'sqlite') {
+      // Each table is one tree now: no rowid table beside a primary-key index.
+      const indexes = await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('event_txns', 'to_device_txns')`.execute(db2);
+      assert.deepEqual(indexes.rows, []);
+    }
   });
 });

@@ -1,7 +1,8 @@
 // Expiry of client transaction IDs (event_txns for room sends, to_device_txns for
-// send-to-device). Both are keyed by (user_id, device_id, txn_id) and carry created_ts; neither
-// has an index by time (one more B-tree written per send, for a job that runs hourly), so the
-// expired rows are found by walking the key in order, a batch at a time.
+// send-to-device). Both are keyed by (txn_id, user_id, device_id) (migration 0150 says why in
+// that order) and carry created_ts; neither has an index by time (one more B-tree written per
+// send, for a job that runs hourly), so the expired rows are found by walking the key in order,
+// a batch at a time.
 import type { Kysely } from 'kysely';
 import type { DB } from '../schema/index.ts';
 
@@ -32,13 +33,13 @@ export class TransactionIdStore {
       // the table once however scattered the old rows are. Scanned rows, not only expired ones,
       // are bounded, so a batch stays short even where nothing has expired.
       let scan = trx.selectFrom(table).select(['user_id', 'device_id', 'txn_id', 'created_ts']);
-      if (after) scan = scan.where((eb) => eb(eb.refTuple('user_id', 'device_id', 'txn_id'), '>', eb.tuple(after.user_id, after.device_id, after.txn_id)));
-      const rows = await scan.orderBy('user_id').orderBy('device_id').orderBy('txn_id').limit(limit).execute();
+      if (after) scan = scan.where((eb) => eb(eb.refTuple('txn_id', 'user_id', 'device_id'), '>', eb.tuple(after.txn_id, after.user_id, after.device_id)));
+      const rows = await scan.orderBy('txn_id').orderBy('user_id').orderBy('device_id').limit(limit).execute();
       const expired = rows.filter((r) => Number(r.created_ts) < beforeTs);
       if (expired.length > 0) {
         await trx
           .deleteFrom(table)
-          .where((eb) => eb(eb.refTuple('user_id', 'device_id', 'txn_id'), 'in', expired.map((r) => eb.tuple(r.user_id, r.device_id, r.txn_id))))
+          .where((eb) => eb(eb.refTuple('txn_id', 'user_id', 'device_id'), 'in', expired.map((r) => eb.tuple(r.txn_id, r.user_id, r.device_id))))
           .where('created_ts', '<', beforeTs)
           .execute();
       }
