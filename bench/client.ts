@@ -1,7 +1,10 @@
 // A small Matrix client for the benchmarks over undici keep-alive pools, so each request costs
 // what a real client's would on a warm connection (no TCP handshake per request, no fetch()
 // overhead). Long-polling /sync gets its own pool so parked polls never starve the senders.
+// Message sends, the measured hot loop, go over raw keep-alive connections instead
+// (./raw-connection.ts says why).
 import { Pool } from 'undici';
+import { RawConnection } from './raw-connection.ts';
 
 export interface BenchUser {
   userId: string;
@@ -12,6 +15,9 @@ export class BenchClient {
   readonly pool: Pool;
   readonly syncPool: Pool;
   private txn = 0;
+  /** Idle raw connections for sends, by access token (a user sending in parallel gets more). */
+  private readonly idleSenders = new Map<string, RawConnection[]>();
+  private readonly senders: RawConnection[] = [];
 
   constructor(readonly baseUrl: string, opts: { connections?: number; syncConnections?: number } = {}) {
     this.pool = new Pool(baseUrl, { connections: opts.connections ?? 32, pipelining: 1, keepAliveTimeout: 60_000 });
@@ -70,12 +76,17 @@ export class BenchClient {
     // (A "prefix-counter" ID without padding sorts "x-1001" between "x-100" and "x-101" and
     // splits pages mid-tree: measured 2.2 WAL pages per send for that table alone.)
     const txnId = `m${Date.now()}.${++this.txn}`;
-    const res = await this.request<{ event_id: string }>(
+    let idle = this.idleSenders.get(user.accessToken);
+    if (!idle) this.idleSenders.set(user.accessToken, (idle = []));
+    let connection = idle.pop();
+    if (!connection) this.senders.push((connection = new RawConnection(this.baseUrl, user.accessToken)));
+    const res = await connection.requestJson<{ event_id: string }>(
       'PUT',
       `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${txnId}`,
-      { token: user.accessToken, body: content },
+      JSON.stringify(content),
     );
-    return res.event_id;
+    idle.push(connection);
+    return res.body.event_id;
   }
 
   async sendState(user: BenchUser, roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<string> {
@@ -98,6 +109,7 @@ export class BenchClient {
   }
 
   async close(): Promise<void> {
+    for (const connection of this.senders) connection.close();
     await Promise.all([this.pool.close(), this.syncPool.close()]);
   }
 }
