@@ -121,26 +121,60 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
  * - hold a transaction's BEGIN back and write it together with the transaction's first
  *   statement (pipeline mode): one round trip to the server less per transaction. Kysely waits
  *   for BEGIN's answer before it sends anything else, so BEGIN is answered at once here, and
- *   its real outcome is reported with the statement's: if BEGIN failed, so does that statement.
+ *   its real outcome is reported with the statement's: if BEGIN failed, so does that statement;
+ * - in the same way, answer a pipelined write (prepared.ts) inside a transaction at once, once
+ *   it is written: a send's forward extremity, push actions and search row then go out back to
+ *   back with its COMMIT, in one round trip instead of four. Their real outcomes are collected
+ *   with the next statement's answer, or COMMIT's: if one failed, PostgreSQL has aborted the
+ *   transaction (and answers COMMIT with a ROLLBACK), and that statement or the COMMIT fails with
+ *   the first failure.
  */
 function namingPool(pool: pg.Pool, names: StatementNames): PostgresPool {
   // One wrapper per pg client: Kysely keeps its connection object per client it is given.
   const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   const wrap = (client: pg.PoolClient): PostgresPoolClient => {
     let heldBegin = false;
+    let inTransaction = false;
+    /** Outcomes of the pipelined writes not yet reported (each settles, never rejects). */
+    let unreported: Array<Promise<Error | undefined>> = [];
+    const send = (text: string, values: unknown[] | undefined, name: string | undefined): Promise<unknown> =>
+      name === undefined ? client.query(text, values) : client.query({ name, text, values });
+    /** `answer`, unless a pipelined write sent before it failed: then that write's error. */
+    const withUnreported = (answer: Promise<unknown>): Promise<unknown> => {
+      const earlier = unreported;
+      unreported = [];
+      return Promise.allSettled([Promise.all(earlier), answer]).then(([e, a]) => {
+        const failure = e.status === 'fulfilled' ? e.value.find((err) => err !== undefined) : undefined;
+        if (failure) throw failure;
+        if (a.status === 'rejected') throw a.reason;
+        return a.value;
+      });
+    };
     function query<R>(sqlText: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>;
     function query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
     function query(text: unknown, parameters?: ReadonlyArray<unknown>): unknown {
       if (typeof text !== 'string') return client.query(text as pg.Submittable);
       if (text === 'begin') {
         heldBegin = true;
+        inTransaction = true;
         return Promise.resolve(BEGUN);
       }
       // Kysely passes a copy of the compiled query's parameters: pg may keep it, as is.
       const values = parameters as unknown[];
       const name = names.nameOf(text);
-      if (!heldBegin) return name === undefined ? client.query(text, values) : client.query({ name, text, values });
+      if (!heldBegin) {
+        if (text === 'commit' || text === 'rollback') {
+          inTransaction = false;
+          // After a ROLLBACK nothing of the transaction is left to report.
+          if (text === 'rollback') unreported = [];
+        } else if (inTransaction && name !== undefined && names.isPipelined(text)) {
+          unreported.push(send(text, values, name).then(() => undefined, (err: Error) => err));
+          return Promise.resolve(PIPELINED);
+        }
+        return unreported.length === 0 ? send(text, values, name) : withUnreported(send(text, values, name));
+      }
       heldBegin = false;
+      if (text === 'commit' || text === 'rollback') inTransaction = false;
       // Both are written now, in one write to the socket (pg writes a query as it is queued,
       // in pipeline mode); the statement's answer counts only once BEGIN's has succeeded.
       const stream = (client as unknown as { connection?: { stream?: { cork?(): void; uncork?(): void } } }).connection?.stream;
@@ -149,7 +183,7 @@ function namingPool(pool: pg.Pool, names: StatementNames): PostgresPool {
       let result: Promise<unknown>;
       try {
         begun = client.query('begin');
-        result = name === undefined ? client.query(text, values) : client.query({ name, text, values });
+        result = send(text, values, name);
       } finally {
         stream?.uncork?.();
       }
@@ -163,6 +197,8 @@ function namingPool(pool: pg.Pool, names: StatementNames): PostgresPool {
     // ends every transaction before it releases; a BEGIN never outlives its checkout anyway.)
     const release = () => {
       heldBegin = false;
+      inTransaction = false;
+      unreported = [];
       client.release();
     };
     return { query, release } as PostgresPoolClient;
@@ -180,6 +216,9 @@ function namingPool(pool: pg.Pool, names: StatementNames): PostgresPool {
     end: () => pool.end(),
   };
 }
+
+/** What a pipelined write answers at once; its callers read nothing of it. */
+const PIPELINED = { command: 'INSERT', rowCount: 0, rows: [] };
 
 /** What BEGIN answers; Kysely reads nothing of it. */
 const BEGUN = { command: 'BEGIN', rowCount: null, rows: [] };

@@ -2,7 +2,8 @@
 // connection preparing a text once. They must return what an unnamed statement would: on every
 // connection of the pool, with new values each time, and after the schema changed under them.
 // The pool also writes a transaction's BEGIN together with its first statement: that statement
-// must be inside the transaction, and a failing one must leave the connection usable.
+// must be inside the transaction, and a failing one must leave the connection usable. Pipelined
+// writes are answered before PostgreSQL has: their failure must still fail the transaction.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -126,5 +127,60 @@ describe('named statements [postgres]', async () => {
     // Every connection still works, and commits.
     await onEveryConnection(database.db, (trx, i) => insert.run({ pos: 200 + i, user: '@after:x' }, trx));
     assert.equal(await count('@after:x'), POOL);
+  });
+
+  it('sends pipelined writes without waiting, and fails the transaction with the first that failed', { skip: !reachable }, async () => {
+    const pipelined = prepare(
+      database.db,
+      (db, a: { pos: number; user: string }) =>
+        db.insertInto('receipts').values({ room_id: '!p:x', receipt_type: 'm.read', user_id: a.user, thread_id: '', event_id: '$p', event_stream_pos: a.pos, ts: 0, stream_pos: a.pos }),
+      { pipelined: true },
+    );
+    const read = prepare(database.db, (db, a: { user: string }) => db.selectFrom('receipts').select('stream_pos').where('user_id', '=', a.user).orderBy('stream_pos'));
+    const count = async (user: string) => Number((await sql<{ n: string }>`SELECT count(*) AS n FROM receipts WHERE user_id = ${user}`.execute(database.db)).rows[0].n);
+
+    // All succeed: later statements of the transaction see them; the commit keeps them.
+    await database.db.transaction().execute(async (trx) => {
+      await read.execute({ user: '@warm:x' }, trx); // the held BEGIN goes out with this one
+      for (let i = 0; i < 3; i++) assert.equal(await pipelined.run({ pos: 300 + i, user: '@ok:x' }, trx), 0, 'answered before PostgreSQL has');
+      assert.deepEqual((await read.execute({ user: '@ok:x' }, trx)).map((r) => Number(r.stream_pos)), [300, 301, 302]);
+      await pipelined.run({ pos: 303, user: '@ok:x' }, trx);
+    });
+    assert.equal(await count('@ok:x'), 4);
+
+    // One fails (a position taken): the COMMIT after it fails with its error, nothing stays,
+    // whether the failure is the last statement or followed by more pipelined writes.
+    for (const after of [0, 2]) {
+      await assert.rejects(
+        database.db.transaction().execute(async (trx) => {
+          await read.execute({ user: '@warm:x' }, trx);
+          await pipelined.run({ pos: 400 + after, user: `@bad${after}:x` }, trx);
+          await pipelined.run({ pos: 300, user: `@bad${after}:x` }, trx); // taken by '@ok:x'
+          for (let i = 1; i <= after; i++) await pipelined.run({ pos: 410 + after + i, user: `@bad${after}:x` }, trx);
+        }),
+        /duplicate key/,
+      );
+      assert.equal(await count(`@bad${after}:x`), 0, 'the transaction left nothing');
+    }
+
+    // A failure followed by an ordinary statement: that statement reports the failure.
+    await assert.rejects(
+      database.db.transaction().execute(async (trx) => {
+        await read.execute({ user: '@warm:x' }, trx);
+        await pipelined.run({ pos: 301, user: '@bad-read:x' }, trx);
+        await read.execute({ user: '@ok:x' }, trx);
+        assert.fail('the read after a failed pipelined write must fail');
+      }),
+      /duplicate key/,
+    );
+    assert.equal(await count('@bad-read:x'), 0);
+
+    // Outside a transaction a pipelined write is an ordinary one.
+    await assert.rejects(pipelined.run({ pos: 300, user: '@alone:x' }), /duplicate key/);
+    await pipelined.run({ pos: 500, user: '@alone:x' });
+    assert.equal(await count('@alone:x'), 1);
+    // Every connection still works after all that.
+    await onEveryConnection(database.db, (trx, i) => pipelined.run({ pos: 600 + i, user: '@after-pipelined:x' }, trx));
+    assert.equal(await count('@after-pipelined:x'), POOL);
   });
 });

@@ -29,7 +29,11 @@
 // On PostgreSQL a prepared query goes through Kysely, but its SQL is registered in the
 // database's StatementNames: the pool's clients (database.ts) send a registered text as a named
 // statement, which each connection parses and plans once instead of on every execution (an
-// unnamed statement is parsed, analysed and planned every time).
+// unnamed statement is parsed, analysed and planned every time). A write prepared with
+// `{ pipelined: true }` — one whose answer its callers never read — is, inside a PostgreSQL
+// transaction, written at once and answered at once: the transaction's next statement goes out
+// without waiting for it, and its failure fails that next statement or the COMMIT
+// (database.ts). Its `run` then counts 0 rows.
 import type { Compilable, CompiledQuery, Kysely } from 'kysely';
 import type { Database as SqliteConnection, Statement } from 'better-sqlite3';
 import type { DB } from './schema/index.ts';
@@ -66,6 +70,8 @@ export function registerSqliteConnection(db: Kysely<DB>, connection: SqliteConne
 export class StatementNames {
   /** Text → name; looked up per query by the pool clients. */
   private readonly names = new Map<string, string>();
+  /** Named texts of pipelined writes (see the top). */
+  private readonly pipelined = new Set<string>();
   private generation = 0;
   private next = 0;
 
@@ -77,6 +83,15 @@ export class StatementNames {
     if (this.names.size >= this.capacity) return false;
     this.names.set(text, this.nameFor(this.next++));
     return true;
+  }
+
+  /** Marks a registered text as a write whose answer nobody waits for (see the top). */
+  markPipelined(text: string): void {
+    if (this.names.has(text)) this.pipelined.add(text);
+  }
+
+  isPipelined(text: string): boolean {
+    return this.pipelined.has(text);
   }
 
   /** The statement name of `text`, if it is a registered text. */
@@ -167,6 +182,7 @@ export class PreparedQuery<A extends Args, R> {
   constructor(
     private readonly db: Kysely<DB>,
     private readonly build: (db: Kysely<DB>, args: A) => Compilable<R>,
+    private readonly options: PrepareOptions = {},
   ) {}
 
   /** All rows. */
@@ -272,13 +288,25 @@ export class PreparedQuery<A extends Args, R> {
       throw new Error(`prepared query: argument "${name}" is not a bound parameter of ${query.sql}`);
     }
     const pgNames = statementNames.get(this.db);
-    if (pgNames && this.named < NAMED_VARIANTS_PER_QUERY && pgNames.register(query.sql)) this.named++;
+    if (pgNames && this.named < NAMED_VARIANTS_PER_QUERY && pgNames.register(query.sql)) {
+      this.named++;
+      if (this.options.pipelined) pgNames.markPipelined(query.sql);
+    }
     const names = Object.keys(args);
     return { names, kinds: names.map((name) => kindOf(args[name])), query, slots };
   }
 }
 
+export interface PrepareOptions {
+  /**
+   * A write whose answer its callers never read (no rows, no count) and which fails only if
+   * something is broken: inside a PostgreSQL transaction it does not cost a round trip of its
+   * own (see the top).
+   */
+  pipelined?: boolean;
+}
+
 /** A query compiled once per shape; see the comment at the top of this file. */
-export function prepare<A extends Args, R>(db: Kysely<DB>, build: (db: Kysely<DB>, args: A) => Compilable<R>): PreparedQuery<A, R> {
-  return new PreparedQuery(db, build);
+export function prepare<A extends Args, R>(db: Kysely<DB>, build: (db: Kysely<DB>, args: A) => Compilable<R>, options?: PrepareOptions): PreparedQuery<A, R> {
+  return new PreparedQuery(db, build, options);
 }

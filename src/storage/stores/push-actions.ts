@@ -243,7 +243,10 @@ function preparedQueries(db0: Kysely<DB>) {
   return {
     /** Rows given column by column, so that each column is one array argument. */
     insert: prepare(db0, insertActions),
-    /** PostgreSQL: the actions, and the counters raised from the rows inserted (see `write`). */
+    /**
+     * PostgreSQL: the actions, and the counters raised from the rows inserted (see `write`).
+     * Pipelined (prepared.ts): the send's next statement does not wait for it.
+     */
     insertCounting: prepare(db0, (db, c: ActionColumns & { roomId: string }) => {
       const { roomId, ...columns } = c;
       return db
@@ -252,7 +255,7 @@ function preparedQueries(db0: Kysely<DB>) {
         .columns(['room_id', 'user_id', 'thread_id', 'notifications', 'highlights'])
         .expression((eb) => eb.selectFrom('a').select((s) => [s.val(roomId).as('room_id'), 'a.user_id', 'a.thread_id', 'a.notify', 'a.highlight']))
         .onConflict((oc) => oc.columns(['room_id', 'user_id', 'thread_id']).doUpdateSet(ADD_TO_COUNTERS));
-    }),
+    }, { pipelined: true }),
     addCounts: prepare(db0, (db, c: { roomId: string } & Columns<{ user_id: string } & UnreadCounts>) =>
       db
         .insertInto('event_push_counts')

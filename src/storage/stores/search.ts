@@ -238,11 +238,15 @@ export async function backfillSearchIndex(db: Kysely<any>, engine: Engine): Prom
 function preparedQueries(db0: Kysely<DB>) {
   return {
     stage: prepare(db0, (db, a: { nid: number; key: string; value: string }) => db.insertInto('event_search_pending').values({ event_nid: a.nid, key: a.key, value: a.value })),
-    // PostgreSQL's table: the nid is a plain column there.
-    insert: prepare(db0, (db, a: { nid: number; eventId: string; roomId: string; key: string; value: string }) =>
-      (db as unknown as Kysely<{ event_search: DB['event_search'] & { event_nid: number } }>)
-        .insertInto('event_search')
-        .values({ event_nid: a.nid, event_id: a.eventId, room_id: a.roomId, key: a.key, value: a.value }),
+    // PostgreSQL's table: the nid is a plain column there. Pipelined (prepared.ts): the send's
+    // COMMIT does not wait for its answer first.
+    insert: prepare(
+      db0,
+      (db, a: { nid: number; eventId: string; roomId: string; key: string; value: string }) =>
+        (db as unknown as Kysely<{ event_search: DB['event_search'] & { event_nid: number } }>)
+          .insertInto('event_search')
+          .values({ event_nid: a.nid, event_id: a.eventId, room_id: a.roomId, key: a.key, value: a.value }),
+      { pipelined: true },
     ),
     anyPending: prepare(db0, (db, _a: Record<string, never>) => db.selectFrom('event_search_pending').select('event_nid').limit(1)),
   };
