@@ -33,6 +33,34 @@ async function searchAll(s: TestServer, user: TestUser, criteria: Record<string,
 
 const ids = (results: any[]) => results.map((r) => r.result.event_id);
 
+// SQLite indexes in batches: a send marks its event row, a flush moves marked events above a
+// watermark into the FTS index (stores/search.ts). These read that state directly.
+const WATERMARK = sql<number>`(SELECT CAST(value AS INTEGER) FROM server_meta WHERE key = 'search_indexed_through')`;
+
+async function watermark(s: TestServer): Promise<number> {
+  return Number((await sql<{ w: number }>`SELECT ${WATERMARK} AS w`.execute(s.app.database.db)).rows[0].w);
+}
+
+async function eventRow(s: TestServer, eventId: string): Promise<{ nid: number; searchable: number | null }> {
+  const row = await s.app.database.db.selectFrom('events').select(['event_nid', 'searchable']).where('event_id', '=', eventId).executeTakeFirstOrThrow();
+  return { nid: Number(row.event_nid), searchable: row.searchable === null ? null : Number(row.searchable) };
+}
+
+/** Rows of the FTS index (or PostgreSQL's search table) for these events. */
+async function indexRows(s: TestServer, eventIds: string[]): Promise<number> {
+  const rows = await sql<{ n: number }>`SELECT count(*) AS n FROM event_search WHERE event_id IN (${sql.join(eventIds)})`.execute(s.app.database.db);
+  return Number(rows.rows[0].n);
+}
+
+async function tableExists(s: TestServer, name: string): Promise<boolean> {
+  const { db, engine } = s.app.database;
+  const found =
+    engine === 'sqlite'
+      ? await sql`SELECT name FROM sqlite_master WHERE type = 'table' AND name = ${name}`.execute(db)
+      : await sql`SELECT to_regclass(${name}) AS t`.execute(db).then((r) => ({ rows: r.rows.filter((x: any) => x.t !== null) }));
+  return found.rows.length > 0;
+}
+
 describeEachDatabase('search: room events', ({ server }) => {
   let alice: TestUser;
   let bob: TestUser;
@@ -214,16 +242,54 @@ describeEachDatabase('search: room events', ({ server }) => {
     assert.equal(after.count, 0);
   });
 
+  it('finds a message right after it is sent: a search flushes first', async () => {
+    const sqlite = server().app.database.engine === 'sqlite';
+    const id = await say(server(), alice, roomA, 'instant pangolin bulletin');
+    if (sqlite) {
+      // Marked and above the watermark: not in the FTS index yet.
+      const row = await eventRow(server(), id);
+      assert.equal(row.searchable, 1);
+      assert.ok(row.nid > (await watermark(server())));
+      assert.equal(await indexRows(server(), [id]), 0);
+    } else {
+      assert.equal(await indexRows(server(), [id]), 1);
+    }
+    assert.deepEqual(ids((await search(server(), bob, { search_term: 'pangolin' })).results), [id]);
+    assert.equal(await indexRows(server(), [id]), 1);
+    if (sqlite) assert.ok((await watermark(server())) >= (await eventRow(server(), id)).nid);
+    // A second search has nothing to flush and finds it once.
+    assert.deepEqual(ids((await search(server(), bob, { search_term: 'pangolin' })).results), [id]);
+  });
+
+  it('stages nothing in a table of its own: a send only marks its event row', async () => {
+    assert.equal(await tableExists(server(), 'event_search_pending'), false);
+    if (server().app.database.engine !== 'sqlite') return;
+    await search(server(), bob, { search_term: 'anything' }); // flushed: the watermark is at the newest event
+    const { db } = server().app.database;
+    const total = async () => Number((await sql<{ n: number }>`SELECT count(*) AS n FROM event_search`.execute(db)).rows[0].n);
+    const [indexedBefore, markBefore] = [await total(), await watermark(server())];
+    const id = await say(server(), alice, roomA, 'unflushed tapir note');
+    assert.equal((await eventRow(server(), id)).searchable, 1);
+    assert.equal(await total(), indexedBefore);
+    assert.equal(await watermark(server()), markBefore);
+    // Events with nothing to index are not marked (a membership event here; encrypted rooms below).
+    const member = await setState(server(), alice, roomA, 'm.room.member', { membership: 'join', displayname: 'Alice A' }, alice.userId);
+    assert.equal((await eventRow(server(), member)).searchable, null);
+  });
+
   it('forgets a message redacted before any search moved it into the index', async () => {
-    // On SQLite a send stages its index row (migration 0130); the redaction must drop it there.
+    const sqlite = server().app.database.engine === 'sqlite';
     const id = await say(server(), alice, roomA, 'fleeting narwhal remark');
+    // On SQLite the event is not in the FTS index yet; the redaction marks its row redacted,
+    // and the next flush passes over it.
+    if (sqlite) assert.ok((await eventRow(server(), id)).nid > (await watermark(server())));
     const red = await server().request('PUT', `${room(roomA)}/redact/${encodeURIComponent(id)}/narwhal-redaction`, { token: alice.accessToken, body: {} });
     assert.equal(red.status, 200, JSON.stringify(red.body));
     const res = await search(server(), bob, { search_term: 'narwhal' });
     assert.deepEqual(res.results, []);
     assert.equal(res.count, 0);
-    const staged = await sql<{ n: number }>`SELECT count(*) AS n FROM event_search_pending`.execute(server().app.database.db);
-    assert.equal(Number(staged.rows[0].n), 0);
+    assert.equal(await indexRows(server(), [id]), 0);
+    if (sqlite) assert.ok((await watermark(server())) >= (await eventRow(server(), id)).nid);
   });
 
   it('applies history visibility: nothing before joining a "joined" room, nothing after leaving', async () => {
@@ -252,9 +318,10 @@ describeEachDatabase('search: room events', ({ server }) => {
 
   it('does not index encrypted rooms', async () => {
     const roomE = await createRoom(server(), alice, { initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }] });
-    await say(server(), alice, roomE, 'plaintext walrus in an encrypted room');
+    const id = await say(server(), alice, roomE, 'plaintext walrus in an encrypted room');
     const res = await search(server(), alice, { search_term: 'walrus' });
     assert.deepEqual(res.results, []);
+    assert.equal((await eventRow(server(), id)).searchable, null);
   });
 
   it('migration backfill indexes events stored before the index existed', async () => {
@@ -268,6 +335,58 @@ describeEachDatabase('search: room events', ({ server }) => {
     // Still not indexed: redacted events and encrypted rooms.
     assert.deepEqual((await search(server(), bob, { search_term: 'unicorn' })).results, []);
     assert.deepEqual((await search(server(), alice, { search_term: 'walrus' })).results, []);
+  });
+
+  it('finds each of more than FLUSH_EVERY (256) messages exactly once', async () => {
+    const roomQ = await createRoom(server(), alice);
+    const sent: string[] = [];
+    for (let i = 0; i < 300; i++) sent.push(await say(server(), alice, roomQ, `quokka census ${i}`));
+    // On SQLite a send flushed on the way (every 256 marked events), inside its transaction.
+    if (server().app.database.engine === 'sqlite') assert.ok((await indexRows(server(), sent)) > 0);
+    const found = ids(await searchAll(server(), alice, { search_term: 'quokka', order_by: 'recent', filter: { limit: 100 } }));
+    assert.equal(found.length, 300);
+    assert.deepEqual([...found].reverse(), sent);
+    assert.equal(await indexRows(server(), sent), 300);
+    assert.equal((await search(server(), alice, { search_term: 'quokka census' })).count, 300);
+  });
+
+  it('migration 0160 indexes the rows the old layout had staged and drops the staging table', async () => {
+    const { db, engine } = server().app.database;
+    const staged = [
+      await say(server(), alice, roomA, 'staged okapi one'),
+      await say(server(), alice, roomA, 'staged okapi two'),
+      await say(server(), bob, roomA, 'staged okapi three'),
+    ];
+    await search(server(), alice, { search_term: 'okapi' });
+    // Back to the layout of migration 0130: no mark, no watermark, rows staged in
+    // event_search_pending (on SQLite; PostgreSQL's stayed empty), then a restart runs 0160.
+    if (engine === 'sqlite') {
+      await sql`CREATE TABLE event_search_pending (event_nid integer PRIMARY KEY, key text NOT NULL, value text NOT NULL)`.execute(db);
+      await sql`INSERT INTO event_search_pending SELECT rowid, key, value FROM event_search WHERE event_id IN (${sql.join(staged)})`.execute(db);
+      await sql`DELETE FROM event_search WHERE event_id IN (${sql.join(staged)})`.execute(db);
+      await sql`DELETE FROM server_meta WHERE key = 'search_indexed_through'`.execute(db);
+    } else {
+      await sql`CREATE TABLE event_search_pending (event_nid bigint PRIMARY KEY, key text NOT NULL, value text NOT NULL)`.execute(db);
+    }
+    await sql`ALTER TABLE events DROP COLUMN searchable`.execute(db);
+    await sql`DELETE FROM kysely_migration WHERE name = '0160_search_watermark'`.execute(db);
+    if (engine === 'sqlite') assert.equal(await indexRows(server(), staged), 0);
+    await server().restart();
+
+    const { db: db2 } = server().app.database;
+    assert.equal(await tableExists(server(), 'event_search_pending'), false);
+    assert.equal(await indexRows(server(), staged), 3);
+    if (engine === 'sqlite') {
+      const newest = await db2.selectFrom('events').select((eb) => eb.fn.max('event_nid').as('nid')).executeTakeFirstOrThrow();
+      assert.equal(await watermark(server()), Number(newest.nid));
+    }
+    const res = await search(server(), bob, { search_term: 'okapi', order_by: 'recent' });
+    assert.deepEqual(ids(res.results), [...staged].reverse());
+    assert.equal(await indexRows(server(), staged), 3);
+    // And new sends index as before.
+    const next = await say(server(), alice, roomA, 'fresh okapi');
+    assert.deepEqual(ids((await search(server(), bob, { search_term: 'fresh okapi' })).results), [next]);
+    assert.equal((await eventRow(server(), next)).searchable, engine === 'sqlite' ? 1 : null);
   });
 
   it('rejects bad requests with the spec errors', async () => {

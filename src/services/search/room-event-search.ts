@@ -88,7 +88,7 @@ export class RoomEventSearch {
 
     const query = await this.baseQuery(reader.userId, criteria, tokens, cursor.group);
     if (query.rooms.length === 0) return empty;
-    // Rows staged by recent sends join the index first (SQLite; see the indexer).
+    // Events marked by recent sends join the index first (SQLite; see the indexer).
     await this.deps.store.flushPending();
     const count = await this.deps.store.count(query);
 

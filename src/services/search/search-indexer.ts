@@ -1,8 +1,10 @@
 // Keeps the full-text index in step with the room timeline. Runs as a persist WriteHook, so an
 // event's index row commits in the same transaction as the event, and a redaction removes its
 // target's row in the redaction's transaction: search never finds text that is gone.
-// On SQLite the row is staged (migration 0130) and staged rows move into the FTS index every
-// FLUSH_EVERY indexed events, inside that event's transaction; searches flush first.
+// On SQLite the event's row is only marked for the index, and marked events above a watermark
+// move into the FTS index every FLUSH_EVERY indexed events, inside that event's transaction
+// (migrations 0130 and 0160, stores/search.ts); searches flush first. A redaction of an event not
+// flushed yet needs nothing here: its target's redacted_by keeps it out of the next flush.
 //
 // Encrypted rooms have nothing to index (m.room.encrypted carries no body); plaintext messages
 // sent into a room that has turned encryption on are not indexed either, since the spec keeps
@@ -14,7 +16,7 @@ import { redactsOf, stateKeyOf, type RoomEvent } from '../../core/pdu.ts';
 import type { StoredEvent } from '../rooms/event-reader.ts';
 import type { WriteHook } from '../rooms/persist.ts';
 
-/** Staged rows per FTS segment: large enough to amortise a segment, small enough to stay quick. */
+/** Events per FTS segment: large enough to amortise a segment, small enough to stay quick. */
 const FLUSH_EVERY = 256;
 
 type Prepared =
@@ -23,8 +25,8 @@ type Prepared =
   | null;
 
 export class SearchIndexer implements WriteHook<Prepared> {
-  /** Rows staged since the last flush (an estimate: rolled-back ones count too, harmlessly). */
-  private staged = 0;
+  /** Events marked since the last flush (an estimate: rolled-back ones count too, harmlessly). */
+  private marked = 0;
 
   constructor(private readonly store: Pick<SearchStore, 'insert' | 'deleteEvent' | 'flushPending'>) {}
 
@@ -49,8 +51,8 @@ export class SearchIndexer implements WriteHook<Prepared> {
       return;
     }
     await this.store.insert(stored, prepared.entry, trx);
-    if (++this.staged >= FLUSH_EVERY) {
-      this.staged = 0;
+    if (++this.marked >= FLUSH_EVERY) {
+      this.marked = 0;
       await this.store.flushPending(trx);
     }
   }

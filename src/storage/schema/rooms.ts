@@ -40,6 +40,13 @@ export interface RoomTables {
     /** Client transaction (device + txn ID) of a local send, for unsigned.transaction_id. */
     txn_id: string | null;
     txn_device_id: string | null;
+    /**
+     * SQLite only (migration 0160): 1 when the event's text belongs in the search index. Set by
+     * the send's transaction; the event reaches `event_search` at the next flush, once its nid
+     * is above the watermark (stores/search.ts). Always null on PostgreSQL, which indexes at
+     * once, and for events older than the migration.
+     */
+    searchable: number | null;
   };
   event_edges: {
     event_nid: number;

@@ -4,8 +4,9 @@
 // - PostgreSQL: a plain table keyed by `event_nid` with a GIN index on
 //   to_tsvector('simple', value).
 // All queries on it are written in src/storage/stores/search.ts, per engine.
-// `event_search_pending` (migration 0130_send_path_tables): rows staged by sends on SQLite, moved into
-// `event_search` in batches (see that migration for why).
+// On SQLite a send does not index its event at once: it marks the row (`events.searchable`), and
+// marked events above a watermark (server_meta "search_indexed_through") move into
+// `event_search` in batches (migrations 0130 and 0160 say why; stores/search.ts does it).
 
 export interface SearchTables {
   event_search: {
@@ -14,11 +15,6 @@ export interface SearchTables {
     /** The searched key: content.body, content.name or content.topic. */
     key: string;
     /** The text that is indexed. */
-    value: string;
-  };
-  event_search_pending: {
-    event_nid: number;
-    key: string;
     value: string;
   };
 }

@@ -9,8 +9,11 @@ export type EventRow = Selectable<DB['events']>;
 /** Enough of an event row to find the event in a cache and know the cached copy is current. */
 export type EventRef = Pick<EventRow, 'event_id' | 'redacted_by'>;
 
-/** An event row as the persister writes it (redactions arrive later, through markRedacted). */
-export type NewEventRow = Omit<Insertable<DB['events']>, 'event_nid' | 'redacted_by'>;
+/**
+ * An event row as the persister writes it (redactions arrive later, through markRedacted; the
+ * search mark through the search index's write hook, stores/search.ts).
+ */
+export type NewEventRow = Omit<Insertable<DB['events']>, 'event_nid' | 'redacted_by' | 'searchable'>;
 
 /** The client transaction ID a local event was sent with (`event_txns`, unique per device). */
 export type EventTxnRow = {

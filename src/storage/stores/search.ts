@@ -8,6 +8,18 @@
 // Both match every search token as a word prefix (all tokens must match). Callers pass tokens
 // already reduced to letters, digits and marks; they are re-checked here so no token can carry
 // query syntax into either engine's parser.
+//
+// Writing differs too. PostgreSQL inserts each event's row at once (a GIN insert is cheap). On
+// SQLite an FTS5 insert writes a new index segment at every commit (six to eight pages and a
+// merge step), so events reach the index in batches, one segment each (migrations 0130, 0160):
+// - a send marks its event row (`events.searchable` = 1; the row's page is written anyway);
+// - server_meta "search_indexed_through" holds the watermark: every event with a nid at or
+//   below it is indexed if it is meant to be (so every FTS rowid is at or below it);
+// - a flush indexes the marked, unredacted events above the watermark, with the text
+//   `searchValueOf` takes from their JSON, and raises the watermark to the newest event. It runs
+//   in a write transaction, and SQLite has one writer: no event can commit in between;
+// - a redaction sets `redacted_by` on its target in its own transaction, so a target above the
+//   watermark never reaches the index; one below it has its FTS row deleted.
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DB } from '../schema/index.ts';
 import type { Engine } from '../database.ts';
@@ -83,41 +95,50 @@ export class SearchStore {
   }
 
   /**
-   * Indexes a served event; runs inside the event's own transaction. On SQLite the row is
-   * staged and reaches the FTS index with the next `flushPending` (migration 0130 says why).
+   * Indexes a served event; runs inside the event's own transaction. On SQLite this only marks
+   * the event's row: it reaches the FTS index with the next `flushPending`, which takes the text
+   * from the row's JSON again (`searchValueOf`, as `entry` was made).
    */
   async insert(event: { nid: number; eventId: string; roomId: string }, entry: SearchValue, trx: Kysely<DB>): Promise<void> {
-    if (this.engine === 'sqlite') await this.q.stage.run({ nid: event.nid, key: entry.key, value: entry.value }, trx);
+    if (this.engine === 'sqlite') await this.q.mark.run({ nid: event.nid }, trx);
     else await this.q.insert.run({ nid: event.nid, eventId: event.eventId, roomId: event.roomId, key: entry.key, value: entry.value }, trx);
   }
 
   /**
-   * Moves the staged rows into the FTS index, in one segment; SQLite only (PostgreSQL stages
-   * nothing). Runs in `trx`, or in a transaction of its own when nothing is staged.
+   * Moves the marked events above the watermark into the FTS index, in one segment, and raises
+   * the watermark; SQLite only (PostgreSQL indexes at once). Runs in `trx`, or in a transaction
+   * of its own when any event was written since the last flush.
    */
   async flushPending(trx?: Kysely<DB>): Promise<void> {
     if (this.engine !== 'sqlite') return;
     if (!trx) {
-      // Reads need no write transaction when there is nothing to move (the usual case).
-      if (!(await this.q.anyPending.executeTakeFirst({}))) return;
+      // A read (a rowid range probe) needs no write transaction when nothing is new. Any new
+      // event counts, marked or not, so the watermark also moves past runs of events that are
+      // not indexed (an encrypted room's) and no later flush scans them again.
+      if (!(await this.q.anyAboveWatermark.executeTakeFirst({}))) return;
       await this.db.transaction().execute((t) => this.flushPending(t));
       return;
     }
-    await sql`INSERT INTO event_search (rowid, event_id, room_id, key, value)
-      SELECT p.event_nid, e.event_id, e.room_id, p.key, p.value
-      FROM event_search_pending p JOIN events e ON e.event_nid = p.event_nid
-      ORDER BY p.event_nid`.execute(trx);
-    // The same transaction on SQLite's single writer: nothing was staged in between.
-    await trx.deleteFrom('event_search_pending').execute();
+    const through = Number((await this.q.watermark.executeTakeFirst({}, trx))?.value ?? 0);
+    const top = Number((await this.q.newest.executeTakeFirst({}, trx))?.nid ?? 0);
+    if (top <= through) return;
+    for (const row of await this.q.marked.execute({ after: through }, trx)) {
+      const entry = searchEntryOfJson(row.type, row.json);
+      if (entry) await this.q.index.run({ nid: Number(row.event_nid), eventId: row.event_id, roomId: row.room_id, key: entry.key, value: entry.value }, trx);
+    }
+    await this.q.setWatermark.run({ value: String(top) }, trx);
   }
 
-  /** Drops the index row of an event (it was redacted), staged or not. */
+  /** Drops the index row of an event (it was redacted), if it has one. */
   async deleteEvent(eventId: string, roomId: string, trx: Kysely<DB>): Promise<void> {
-    const nidColumn = this.engine === 'sqlite' ? sql.raw('rowid') : sql.raw('event_nid');
-    await sql`DELETE FROM event_search WHERE ${nidColumn} IN (SELECT event_nid FROM events WHERE event_id = ${eventId} AND room_id = ${roomId})`.execute(trx);
     if (this.engine === 'sqlite') {
-      await sql`DELETE FROM event_search_pending WHERE event_nid IN (SELECT event_nid FROM events WHERE event_id = ${eventId} AND room_id = ${roomId})`.execute(trx);
+      // Above the watermark the event has no FTS row, and redacted_by (set by this same
+      // transaction) keeps the next flush from making one: the FTS table is not touched.
+      await sql`DELETE FROM event_search WHERE rowid IN (
+        SELECT event_nid FROM events WHERE event_id = ${eventId} AND room_id = ${roomId} AND event_nid <= ${WATERMARK})`.execute(trx);
+      return;
     }
+    await sql`DELETE FROM event_search WHERE event_nid IN (SELECT event_nid FROM events WHERE event_id = ${eventId} AND room_id = ${roomId})`.execute(trx);
   }
 
   /** Matching served events, in the requested order, with their rank. */
@@ -217,14 +238,7 @@ export async function backfillSearchIndex(db: Kysely<any>, engine: Engine): Prom
     if (rows.length === 0) return;
     for (const row of rows) {
       if (encrypted.has(row.room_id)) continue;
-      let content: unknown;
-      try {
-        content = (JSON.parse(row.json) as { content?: unknown }).content;
-      } catch {
-        continue;
-      }
-      if (!content || typeof content !== 'object') continue;
-      const entry = searchValueOf(row.type, content as Record<string, unknown>);
+      const entry = searchEntryOfJson(row.type, row.json);
       if (!entry) continue;
       const nidColumn = engine === 'sqlite' ? sql.raw('rowid') : sql.raw('event_nid');
       await sql`INSERT INTO event_search (${nidColumn}, event_id, room_id, key, value)
@@ -234,10 +248,28 @@ export async function backfillSearchIndex(db: Kysely<any>, engine: Engine): Prom
   }
 }
 
-/** The statements of every send (../prepared.ts). */
+/** server_meta key of the SQLite watermark (migration 0160 writes it first). */
+const WATERMARK_KEY = 'search_indexed_through';
+
+/** The watermark as an integer, for a rowid comparison (0 before any flush). */
+const WATERMARK = sql<number>`coalesce((SELECT CAST(value AS INTEGER) FROM server_meta WHERE key = ${WATERMARK_KEY}), 0)`;
+
+/** What `searchValueOf` indexes of an event stored as JSON text, or null. */
+function searchEntryOfJson(type: string, json: string): SearchValue | null {
+  let content: unknown;
+  try {
+    content = (JSON.parse(json) as { content?: unknown }).content;
+  } catch {
+    return null;
+  }
+  return content && typeof content === 'object' ? searchValueOf(type, content as Record<string, unknown>) : null;
+}
+
+/** The statements of every send and every search, and of a flush (../prepared.ts). */
 function preparedQueries(db0: Kysely<DB>) {
   return {
-    stage: prepare(db0, (db, a: { nid: number; key: string; value: string }) => db.insertInto('event_search_pending').values({ event_nid: a.nid, key: a.key, value: a.value })),
+    // SQLite: the row was inserted by this transaction a moment ago; its page is dirty already.
+    mark: prepare(db0, (db, a: { nid: number }) => db.updateTable('events').set({ searchable: 1 }).where('event_nid', '=', a.nid)),
     // PostgreSQL's table: the nid is a plain column there. Pipelined (prepared.ts): the send's
     // COMMIT does not wait for its answer first.
     insert: prepare(
@@ -248,6 +280,31 @@ function preparedQueries(db0: Kysely<DB>) {
           .values({ event_nid: a.nid, event_id: a.eventId, room_id: a.roomId, key: a.key, value: a.value }),
       { pipelined: true },
     ),
-    anyPending: prepare(db0, (db, _a: Record<string, never>) => db.selectFrom('event_search_pending').select('event_nid').limit(1)),
+    // SQLite: a seek in the rowid B-tree past the watermark.
+    anyAboveWatermark: prepare(db0, (db, _a: Record<string, never>) => db.selectFrom('events').select('event_nid').where('event_nid', '>', WATERMARK).limit(1)),
+    watermark: prepare(db0, (db, _a: Record<string, never>) => db.selectFrom('server_meta').select('value').where('key', '=', WATERMARK_KEY)),
+    newest: prepare(db0, (db, _a: Record<string, never>) => db.selectFrom('events').select((eb) => eb.fn.max('event_nid').as('nid'))),
+    // Every event since the last flush is read (no index by the mark: that would be a B-tree
+    // more per send); the JSON is only read for the marked ones.
+    marked: prepare(db0, (db, a: { after: number }) =>
+      db
+        .selectFrom('events')
+        .select(['event_nid', 'event_id', 'room_id', 'type', 'json'])
+        .where('event_nid', '>', a.after)
+        .where('searchable', '=', 1)
+        .where('redacted_by', 'is', null)
+        .orderBy('event_nid'),
+    ),
+    index: prepare(db0, (db, a: { nid: number; eventId: string; roomId: string; key: string; value: string }) =>
+      (db as unknown as Kysely<{ event_search: DB['event_search'] & { rowid: number } }>)
+        .insertInto('event_search')
+        .values({ rowid: a.nid, event_id: a.eventId, room_id: a.roomId, key: a.key, value: a.value }),
+    ),
+    setWatermark: prepare(db0, (db, a: { value: string }) =>
+      db
+        .insertInto('server_meta')
+        .values({ key: WATERMARK_KEY, value: a.value })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value: a.value })),
+    ),
   };
 }
