@@ -9,7 +9,8 @@ import { describeEachDatabase } from './harness.ts';
 const HOUR = 60 * 60 * 1000;
 
 describeEachDatabase('transaction ID expiry', ({ server }) => {
-  it('keeps IDs for a day, then lets a repeated ID send again; old events keep their transaction_id', async () => {
+  /** Alice, who sends room messages and to-device messages with the transaction IDs given; Bob, who receives. */
+  async function senderAndReceiver() {
     const alice = await server().registerUser();
     const bob = await server().registerUser();
     const roomId = (await server().request('POST', '/_matrix/client/v3/createRoom', { token: alice.accessToken, body: {} })).body.room_id;
@@ -18,6 +19,11 @@ describeEachDatabase('transaction ID expiry', ({ server }) => {
     const toDevice = (txn: string, n: number) =>
       server().request('PUT', `/_matrix/client/v3/sendToDevice/org.example.ping/${txn}`, { token: alice.accessToken, body: { messages: { [bob.userId]: { [bob.deviceId]: { n } } } } });
     const bobSince = (await server().request('GET', '/_matrix/client/v3/sync', { token: bob.accessToken })).body.next_batch;
+    return { alice, bob, roomId, send, toDevice, bobSince };
+  }
+
+  it('keeps IDs for a day, then lets a repeated ID send again; old events keep their transaction_id', async () => {
+    const { alice, bob, roomId, send, toDevice, bobSince } = await senderAndReceiver();
 
     const first = (await send('t1', 'one')).body.event_id;
     assert.equal((await toDevice('d1', 1)).status, 200);
@@ -71,14 +77,7 @@ describeEachDatabase('transaction ID expiry', ({ server }) => {
   });
 
   it('keeps every ID across migration 0150 (keyed by txn_id first)', async () => {
-    const alice = await server().registerUser();
-    const bob = await server().registerUser();
-    const roomId = (await server().request('POST', '/_matrix/client/v3/createRoom', { token: alice.accessToken, body: {} })).body.room_id;
-    const send = (txn: string, body: string) =>
-      server().request('PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${txn}`, { token: alice.accessToken, body: { msgtype: 'm.text', body } });
-    const toDevice = (txn: string, n: number) =>
-      server().request('PUT', `/_matrix/client/v3/sendToDevice/org.example.ping/${txn}`, { token: alice.accessToken, body: { messages: { [bob.userId]: { [bob.deviceId]: { n } } } } });
-    const bobSince = (await server().request('GET', '/_matrix/client/v3/sync', { token: bob.accessToken })).body.next_batch;
+    const { alice, bob, roomId, send, toDevice, bobSince } = await senderAndReceiver();
     const sent = [];
     for (let i = 0; i < 5; i++) {
       sent.push((await send(`m${1_700_000_000_000 + i}.${i}`, `message ${i}`)).body.event_id);
