@@ -105,17 +105,17 @@ describeEachDatabase('unread counters and receipts', ({ server }) => {
     const summary = (ns: any[]) => ns.map((x) => ({ id: x.event.event_id, actions: x.actions, read: x.read, room_id: x.room_id, ts: x.ts }));
     const all = (await list({ limit: 100 })).notifications;
     // Back to the layout of migration 0100 (actions keyed by user, room, position; no counters),
-    // then a restart runs 0120 again over it.
+    // then a restart runs 0120 and 0170 again over it.
     const db = server().app.database.db;
     await sql`CREATE TABLE old_push_actions (user_id text NOT NULL, room_id text NOT NULL, event_id text NOT NULL, event_stream_pos bigint NOT NULL,
       thread_id text NOT NULL, notify integer NOT NULL, highlight integer NOT NULL, actions text NOT NULL, ts bigint NOT NULL,
       CONSTRAINT old_push_actions_pk PRIMARY KEY (user_id, room_id, event_stream_pos))`.execute(db);
-    await sql`INSERT INTO old_push_actions SELECT a.user_id, e.room_id, e.event_id, a.event_stream_pos, a.thread_id, a.notify, a.highlight,
-      coalesce(a.actions, '["notify"]'), e.origin_server_ts FROM event_push_actions a JOIN events e ON e.stream_pos = a.event_stream_pos`.execute(db);
+    await sql`INSERT INTO old_push_actions SELECT a.user_id, e.room_id, e.event_id, e.stream_pos, a.thread_id, a.notify, a.highlight,
+      coalesce(a.actions, '["notify"]'), e.origin_server_ts FROM event_push_actions a JOIN events e ON e.stream_pos = a.rid / 1048576`.execute(db);
     await sql`DROP TABLE event_push_actions`.execute(db);
     await sql`DROP TABLE event_push_counts`.execute(db);
     await sql`ALTER TABLE old_push_actions RENAME TO event_push_actions`.execute(db);
-    await sql`DELETE FROM kysely_migration WHERE name = '0120_push_actions_by_position'`.execute(db);
+    await sql`DELETE FROM kysely_migration WHERE name IN ('0120_push_actions_by_position', '0170_push_actions_by_row_number')`.execute(db);
     await server().restart();
 
     assert.deepEqual(await counts(true), before);
@@ -200,8 +200,8 @@ describeEachDatabase('unread counters and receipts', ({ server }) => {
       .execute();
     const recount = await sql<{ user_id: string; thread_id: string; notifications: number; highlights: number }>`
       SELECT a.user_id, a.thread_id, sum(a.notify) AS notifications, sum(a.highlight) AS highlights
-      FROM event_push_actions a JOIN events e ON e.stream_pos = a.event_stream_pos
-      WHERE e.room_id = ${roomId} AND a.event_stream_pos > coalesce((
+      FROM event_push_actions a JOIN events e ON e.stream_pos = a.rid / 1048576
+      WHERE e.room_id = ${roomId} AND e.stream_pos > coalesce((
         SELECT max(r.event_stream_pos) FROM receipts r
         WHERE r.room_id = e.room_id AND r.user_id = a.user_id AND r.receipt_type IN ('m.read', 'm.read.private')
           AND (r.thread_id = '' OR r.thread_id = CASE WHEN a.thread_id = '' THEN 'main' ELSE a.thread_id END)), 0)

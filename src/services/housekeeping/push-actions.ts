@@ -40,7 +40,7 @@ export class PushActionExpiry extends PeriodicJob<{ deleted: number }> {
       }
       if (batch.length < BATCH || !batch.some((a) => a.ts < actionsBefore)) break;
       const last = batch[batch.length - 1];
-      after = { event_stream_pos: last.event_stream_pos, user_id: last.user_id };
+      after = { rid: last.rid };
       await breathe();
     }
     if (deleted > 0) this.logger.info({ deleted }, 'expired read push actions');
@@ -61,7 +61,7 @@ export class PushActionExpiry extends PeriodicJob<{ deleted: number }> {
     const read: PushActionKey[] = [];
     for (const a of aged) {
       const reads = receipts.get(`${a.user_id}\u0000${a.room_id}`);
-      if (reads && a.event_stream_pos <= readPositionOf(reads, a.thread_id)) read.push({ event_stream_pos: a.event_stream_pos, user_id: a.user_id });
+      if (reads && a.event_stream_pos <= readPositionOf(reads, a.thread_id)) read.push({ rid: a.rid });
     }
     return read;
   }

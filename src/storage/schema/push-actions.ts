@@ -1,12 +1,13 @@
 export interface PushActionTables {
   /**
    * Push rule outcomes computed when an event is written, one row per notified local user: the
-   * source of /notifications and of the unread counters below. Keyed (event_stream_pos,
-   * user_id), so one event's rows are adjacent and appended at the end of the table
-   * (migration 0120). The event ID, room and timestamp come from `events` by stream position.
+   * source of /notifications and of the unread counters below. Keyed by `rid`, the event's
+   * stream position × 2^20 + the row's number among the event's rows, so one event's rows are
+   * adjacent and appended at the end of the table (migrations 0120, 0170). The position is
+   * rid / 2^20; the event ID, room and timestamp come from `events` by stream position.
    */
   event_push_actions: {
-    event_stream_pos: number;
+    rid: number;
     user_id: string;
     /** Thread root for threaded events; '' for the main timeline. */
     thread_id: string;

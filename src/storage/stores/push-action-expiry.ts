@@ -1,16 +1,19 @@
 // Queries of the push action expiry (services/housekeeping/push-actions.ts): walk the actions
 // oldest first with their event's room and time, read the receipts that say whether each is
-// read, delete the ones to go. event_push_actions is keyed (event_stream_pos, user_id), so the
-// walk follows the key and each batch starts where the last stopped.
+// read, delete the ones to go. event_push_actions is keyed by rid (its event's stream position
+// × 2^20 + the row's number, stores/push-actions.ts), so the walk follows the key, oldest event
+// first, and each batch starts where the last stopped.
 import type { Kysely } from 'kysely';
 import type { DB } from '../schema/index.ts';
+import { positionOfRow } from './push-actions.ts';
 
 export interface PushActionKey {
-  event_stream_pos: number;
-  user_id: string;
+  rid: number;
 }
 
 export interface AgedPushAction extends PushActionKey {
+  event_stream_pos: number;
+  user_id: string;
   thread_id: string;
   highlight: number;
   room_id: string;
@@ -25,11 +28,11 @@ export class PushActionExpiryStore {
   async batchAfter(after: PushActionKey | undefined, limit: number): Promise<AgedPushAction[]> {
     let q = this.db
       .selectFrom('event_push_actions as a')
-      .innerJoin('events as e', 'e.stream_pos', 'a.event_stream_pos')
-      .select(['a.event_stream_pos', 'a.user_id', 'a.thread_id', 'a.highlight', 'e.room_id', 'e.origin_server_ts as ts']);
-    if (after) q = q.where((eb) => eb(eb.refTuple('a.event_stream_pos', 'a.user_id'), '>', eb.tuple(after.event_stream_pos, after.user_id)));
-    const rows = await q.orderBy('a.event_stream_pos').orderBy('a.user_id').limit(limit).execute();
-    return rows.map((r) => ({ ...r, event_stream_pos: Number(r.event_stream_pos), highlight: Number(r.highlight), ts: Number(r.ts) }));
+      .innerJoin('events as e', (join) => join.on('e.stream_pos', '=', positionOfRow))
+      .select(['a.rid', 'e.stream_pos as event_stream_pos', 'a.user_id', 'a.thread_id', 'a.highlight', 'e.room_id', 'e.origin_server_ts as ts']);
+    if (after) q = q.where('a.rid', '>', after.rid);
+    const rows = await q.orderBy('a.rid').limit(limit).execute();
+    return rows.map((r) => ({ ...r, rid: Number(r.rid), event_stream_pos: Number(r.event_stream_pos), highlight: Number(r.highlight), ts: Number(r.ts) }));
   }
 
   /** The read receipts (public and private) of each (user, room) pair. */
@@ -48,7 +51,7 @@ export class PushActionExpiryStore {
     if (keys.length === 0) return;
     await this.db
       .deleteFrom('event_push_actions')
-      .where((eb) => eb(eb.refTuple('event_stream_pos', 'user_id'), 'in', keys.map((k) => eb.tuple(k.event_stream_pos, k.user_id))))
+      .where('rid', 'in', keys.map((k) => k.rid))
       .execute();
   }
 }

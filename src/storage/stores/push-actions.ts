@@ -1,17 +1,19 @@
 // Queries on push actions (/notifications) and on the unread counters kept beside them.
 //
-// Layout (migration 0120): `event_push_actions` is keyed (event_stream_pos, user_id). Stream
-// positions only grow, so the rows of one event are adjacent and land on the last page of the
-// table, whatever the member count (keyed by user, as before, each member's row went to another
-// page, and every dirty page costs at commit). The row keeps only what cannot be derived: the
-// event ID, room and timestamp are read from `events` by stream position, and the actions are
-// NULL for the common `["notify"]`. Per-room reads go through `events` (index
-// events_room_stream) and look each event's row up by key.
+// Layout (migrations 0120, 0170): `event_push_actions` is keyed by `rid`, the event's stream
+// position × 2^20 + the row's number among the event's rows. Stream positions only grow, so the
+// rows of one event are adjacent and land on the last page of the table, whatever the member
+// count (keyed by user, as before 0120, each member's row went to another page, and every dirty
+// page costs at commit); one integer key makes it a rowid table on SQLite, which appends
+// without rebalancing (0170 says how much that saves). The row keeps only what cannot be
+// derived: the position is rid / 2^20, the event ID, room and timestamp are read from `events`
+// by stream position, and the actions are NULL for the common `["notify"]`. Per-room reads go
+// through `events` (index events_room_stream) and read each event's rows by their rid range.
 //
 // `event_push_counts` holds the unread counts /sync serves, keyed (room, user, thread): one
 // event's increments touch the room's few adjacent rows, and a sync reads a room with one
 // lookup instead of counting actions since the last receipt.
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { DB } from '../schema/index.ts';
 import { prepare } from '../prepared.ts';
 import type { Engine } from '../database.ts';
@@ -41,6 +43,32 @@ export interface UnreadCounts {
   thread_id: string;
   notifications: number;
   highlights: number;
+}
+
+/** rid = stream position × ROWS_PER_POSITION + the row's number among its event's rows. */
+export const ROWS_PER_POSITION = 1_048_576;
+/** Positions up to here have exact rids in JavaScript numbers (2^33 × 2^20 = 2^53). */
+const MAX_POSITION = 2 ** 33;
+
+/** The event's stream position of a push action row (`a`), as SQL. */
+export const positionOfRow = sql<number>`a.rid / ${sql.lit(ROWS_PER_POSITION)}`;
+
+/**
+ * Join condition: the push actions (`a`) of the event (`e`). A range of the key: on SQLite a
+ * range of the rowid, on PostgreSQL of the primary key's index.
+ */
+export function rowsOfEvent<J extends { on: (...args: any[]) => J }>(join: J): J {
+  return join
+    .on('a.rid', '>=', sql`e.stream_pos * ${sql.lit(ROWS_PER_POSITION)}`)
+    .on('a.rid', '<', sql`(e.stream_pos + 1) * ${sql.lit(ROWS_PER_POSITION)}`);
+}
+
+/** `rowsOfEvent` as a WHERE condition (for a cross join). */
+function rowsOfEventWhere(eb: ExpressionBuilder<DB & { e: DB['events']; a: DB['event_push_actions'] }, 'e' | 'a'>) {
+  return eb.and([
+    eb('a.rid', '>=', sql<number>`e.stream_pos * ${sql.lit(ROWS_PER_POSITION)}`),
+    eb('a.rid', '<', sql<number>`(e.stream_pos + 1) * ${sql.lit(ROWS_PER_POSITION)}`),
+  ]);
 }
 
 /** Stored as NULL: the actions of the default message rules, by far the most common. */
@@ -94,14 +122,17 @@ export class PushActionStore {
   async insert(streamPos: number, rows: readonly PushActionInsert[], trx: Kysely<DB>): Promise<void> {
     // One statement per chunk of rows: compiled once per distinct row count.
     for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-      await this.q.insert.run(this.columns(streamPos, rows.slice(i, i + INSERT_CHUNK)), trx);
+      await this.q.insert.run(this.columns(streamPos, rows.slice(i, i + INSERT_CHUNK), i), trx);
     }
   }
 
-  /** The rows column by column (the arguments of the insert statements). */
-  private columns(pos: number, rows: readonly PushActionInsert[]): ActionColumns {
+  /** The rows column by column (the arguments of the insert statements); `first`: the number of the first among its event's rows. */
+  private columns(pos: number, rows: readonly PushActionInsert[], first = 0): ActionColumns {
+    if (first + rows.length > ROWS_PER_POSITION) throw new Error(`an event notifies more than ${ROWS_PER_POSITION} members`);
+    if (pos >= MAX_POSITION) throw new Error(`stream position ${pos} is past what push action keys can hold`);
+    const base = pos * ROWS_PER_POSITION + first;
     return {
-      pos,
+      rid: rows.map((_, i) => base + i),
       user_id: rows.map((r) => r.user_id),
       thread_id: rows.map((r) => r.thread_id),
       notify: rows.map((r) => r.notify),
@@ -174,29 +205,31 @@ export class PushActionStore {
    * the size of the whole table (rows are keyed by position, not by user).
    */
   async list(userId: string, beforePos: number, limit: number, onlyHighlight: boolean): Promise<NotificationRow[]> {
-    const newest = await this.db
-      .selectFrom('event_push_actions')
-      .select('event_stream_pos')
-      .where('event_stream_pos', '<', beforePos)
-      .orderBy('event_stream_pos', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    let newestQuery = this.db.selectFrom('event_push_actions as a').select(positionOfRow.as('pos'));
+    // A bound past every possible position (no `from` token) is no bound; as a rid it would
+    // not even fit PostgreSQL's bigint.
+    if (beforePos <= MAX_POSITION) newestQuery = newestQuery.where('a.rid', '<', beforePos * ROWS_PER_POSITION);
+    const newest = await newestQuery.orderBy('a.rid', 'desc').limit(1).executeTakeFirst();
     if (!newest) return [];
     const out: NotificationRow[] = [];
-    let hi = Number(newest.event_stream_pos) + 1;
+    let hi = Number(newest.pos) + 1;
     let window = FIRST_WINDOW;
     while (out.length < limit && hi > 0) {
       const lo = Math.max(0, hi - window);
+      // A cross join with the conditions in WHERE: SQLite then reads the events first and each
+      // event's rows by their rid range. As an inner join it built a temporary index of the
+      // whole table by user for every query (and `|| ''` keeps it from doing that here too).
       let q = this.db
         .selectFrom('events as e')
-        .innerJoin('event_push_actions as a', 'a.event_stream_pos', 'e.stream_pos')
-        .select(['a.event_stream_pos', 'a.thread_id', 'a.highlight', 'a.actions', 'e.event_id', 'e.room_id', 'e.origin_server_ts as ts'])
+        .crossJoin('event_push_actions as a')
+        .select(['e.stream_pos as event_stream_pos', 'a.thread_id', 'a.highlight', 'a.actions', 'e.event_id', 'e.room_id', 'e.origin_server_ts as ts'])
+        .where((eb) => rowsOfEventWhere(eb))
         .where('e.room_id', 'in', (sub) =>
           sub.selectFrom('room_current_state').select('room_id').where('state_key', '=', userId).where('type', '=', 'm.room.member'),
         )
         .where('e.stream_pos', '>=', lo)
         .where('e.stream_pos', '<', hi)
-        .where('a.user_id', '=', userId);
+        .where(sql<string>`a.user_id || ''`, '=', userId);
       if (onlyHighlight) q = q.where('a.highlight', '=', 1);
       const rows = await q.orderBy('e.stream_pos', 'desc').limit(limit - out.length).execute();
       for (const r of rows) {
@@ -218,12 +251,12 @@ export class PushActionStore {
 }
 
 type Columns<T> = { [K in keyof T]: Array<T[K]> };
-type ActionColumns = { pos: number } & Columns<Omit<PushActionInsert, 'actions'>> & { actions: Array<string | null> };
+type ActionColumns = { rid: number[] } & Columns<Omit<PushActionInsert, 'actions'>> & { actions: Array<string | null> };
 
 function insertActions(db: Kysely<DB>, c: ActionColumns) {
   return db.insertInto('event_push_actions').values(
     c.user_id.map((user_id, i) => ({
-      event_stream_pos: c.pos,
+      rid: c.rid[i],
       user_id,
       thread_id: c.thread_id[i],
       notify: c.notify[i],
@@ -302,8 +335,8 @@ function preparedQueries(db0: Kysely<DB>) {
     between: prepare(db0, (db, a: { userId: string; roomId: string; afterPos: number; upToPos: number }) =>
       db
         .selectFrom('events as e')
-        .innerJoin('event_push_actions as a', 'a.event_stream_pos', 'e.stream_pos')
-        .select(['a.event_stream_pos', 'a.thread_id', 'a.notify', 'a.highlight'])
+        .innerJoin('event_push_actions as a', rowsOfEvent)
+        .select(['e.stream_pos as event_stream_pos', 'a.thread_id', 'a.notify', 'a.highlight'])
         .where('e.room_id', '=', a.roomId)
         .where('e.stream_pos', '>', a.afterPos)
         .where('e.stream_pos', '<=', a.upToPos)
