@@ -218,7 +218,10 @@ export class PushActionStore {
       const lo = Math.max(0, hi - window);
       // A cross join with the conditions in WHERE: SQLite then reads the events first and each
       // event's rows by their rid range. As an inner join it built a temporary index of the
-      // whole table by user for every query (and `|| ''` keeps it from doing that here too).
+      // whole table by user for every query, and `|| ''` keeps it from doing that here too.
+      // PostgreSQL plans the plain comparison well (an index range per event); with `|| ''` it
+      // read the whole table once per query.
+      const userOfRow = this.engine === 'sqlite' ? sql<string>`a.user_id || ''` : sql<string>`a.user_id`;
       let q = this.db
         .selectFrom('events as e')
         .crossJoin('event_push_actions as a')
@@ -229,7 +232,7 @@ export class PushActionStore {
         )
         .where('e.stream_pos', '>=', lo)
         .where('e.stream_pos', '<', hi)
-        .where(sql<string>`a.user_id || ''`, '=', userId);
+        .where(userOfRow, '=', userId);
       if (onlyHighlight) q = q.where('a.highlight', '=', 1);
       const rows = await q.orderBy('e.stream_pos', 'desc').limit(limit - out.length).execute();
       for (const r of rows) {
