@@ -53,18 +53,13 @@ const MAX_POSITION = 2 ** 33;
 /** The event's stream position of a push action row (`a`), as SQL. */
 export const positionOfRow = sql<number>`a.rid / ${sql.lit(ROWS_PER_POSITION)}`;
 
-/**
- * Join condition: the push actions (`a`) of the event (`e`). A range of the key: on SQLite a
- * range of the rowid, on PostgreSQL of the primary key's index.
- */
-export function rowsOfEvent<J extends { on: (...args: any[]) => J }>(join: J): J {
-  return join
-    .on('a.rid', '>=', sql`e.stream_pos * ${sql.lit(ROWS_PER_POSITION)}`)
-    .on('a.rid', '<', sql`(e.stream_pos + 1) * ${sql.lit(ROWS_PER_POSITION)}`);
-}
+type EventAndActions = ExpressionBuilder<DB & { e: DB['events']; a: DB['event_push_actions'] }, 'e' | 'a'>;
 
-/** `rowsOfEvent` as a WHERE condition (for a cross join). */
-function rowsOfEventWhere(eb: ExpressionBuilder<DB & { e: DB['events']; a: DB['event_push_actions'] }, 'e' | 'a'>) {
+/**
+ * The push actions (`a`) of the event (`e`): a range of the key, on SQLite of the rowid, on
+ * PostgreSQL of the primary key's index. For a WHERE (a cross join) or a join's ON.
+ */
+function rowsOfEvent(eb: EventAndActions) {
   return eb.and([
     eb('a.rid', '>=', sql<number>`e.stream_pos * ${sql.lit(ROWS_PER_POSITION)}`),
     eb('a.rid', '<', sql<number>`(e.stream_pos + 1) * ${sql.lit(ROWS_PER_POSITION)}`),
@@ -211,22 +206,22 @@ export class PushActionStore {
     if (beforePos <= MAX_POSITION) newestQuery = newestQuery.where('a.rid', '<', beforePos * ROWS_PER_POSITION);
     const newest = await newestQuery.orderBy('a.rid', 'desc').limit(1).executeTakeFirst();
     if (!newest) return [];
+    // A cross join with the conditions in WHERE: SQLite then reads the events first and each
+    // event's rows by their rid range. As an inner join it built a temporary index of the whole
+    // table by user for every query, and `|| ''` keeps it from doing that here too. PostgreSQL
+    // plans the plain comparison well (an index range per event); with `|| ''` it read the
+    // whole table once per query.
+    const userOfRow = this.engine === 'sqlite' ? sql<string>`a.user_id || ''` : sql<string>`a.user_id`;
     const out: NotificationRow[] = [];
     let hi = Number(newest.pos) + 1;
     let window = FIRST_WINDOW;
     while (out.length < limit && hi > 0) {
       const lo = Math.max(0, hi - window);
-      // A cross join with the conditions in WHERE: SQLite then reads the events first and each
-      // event's rows by their rid range. As an inner join it built a temporary index of the
-      // whole table by user for every query, and `|| ''` keeps it from doing that here too.
-      // PostgreSQL plans the plain comparison well (an index range per event); with `|| ''` it
-      // read the whole table once per query.
-      const userOfRow = this.engine === 'sqlite' ? sql<string>`a.user_id || ''` : sql<string>`a.user_id`;
       let q = this.db
         .selectFrom('events as e')
         .crossJoin('event_push_actions as a')
         .select(['e.stream_pos as event_stream_pos', 'a.thread_id', 'a.highlight', 'a.actions', 'e.event_id', 'e.room_id', 'e.origin_server_ts as ts'])
-        .where((eb) => rowsOfEventWhere(eb))
+        .where(rowsOfEvent)
         .where('e.room_id', 'in', (sub) =>
           sub.selectFrom('room_current_state').select('room_id').where('state_key', '=', userId).where('type', '=', 'm.room.member'),
         )
@@ -338,7 +333,7 @@ function preparedQueries(db0: Kysely<DB>) {
     between: prepare(db0, (db, a: { userId: string; roomId: string; afterPos: number; upToPos: number }) =>
       db
         .selectFrom('events as e')
-        .innerJoin('event_push_actions as a', rowsOfEvent)
+        .innerJoin('event_push_actions as a', (join) => join.on(rowsOfEvent))
         .select(['e.stream_pos as event_stream_pos', 'a.thread_id', 'a.notify', 'a.highlight'])
         .where('e.room_id', '=', a.roomId)
         .where('e.stream_pos', '>', a.afterPos)
