@@ -129,6 +129,9 @@ export function generateCoverageDoc(root: string = REPO_ROOT): string {
   line('  identity server), never by a homeserver.');
   line('- **Tests**: test files under `test/` whose requests (or matrix-js-sdk calls, marked SDK) hit the path;');
   line('  every such test runs against both SQLite and PostgreSQL. Found by reading the tests, so it is a guide, not proof.');
+  line('  On top of these, `test/bad-input-sweep.test.ts` calls every route Foyer serves with bad input (no token, bodies');
+  line('  that are not JSON or have fields of the wrong type, junk query and path parameters) and checks that each answer');
+  line('  is a Matrix error with the spec\'s status, never a 500.');
   line();
   line('## Summary');
   line();

@@ -2,7 +2,7 @@
 // validation errors mapped to Matrix errcodes, CORS as the client-server spec requires, a
 // 404 M_UNRECOGNIZED fallback and a 500 M_UNKNOWN for anything unexpected (logged with the
 // request id, never with the body).
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError, type FastifyReply } from 'fastify';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { Logger } from 'pino';
 import { MatrixError } from '../core/errors.ts';
@@ -38,6 +38,62 @@ function errcodeForValidation(error: FastifyError): MatrixError {
   return new MatrixError(where === 'body' ? 'M_BAD_JSON' : 'M_INVALID_PARAM', message);
 }
 
+/**
+ * How deeply objects and arrays may nest in a request body. JSON.parse takes far deeper input,
+ * but the walks that follow it (validation, canonical JSON, JSON.stringify) recurse and would
+ * overflow the stack — a 500 for what is the client's fault. No Matrix body comes near this.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+/** Whether parsed JSON `text` nests objects and arrays deeper than `limit`. */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  // Each level costs at least one character, so short bodies (nearly all) skip the scan.
+  if (text.length <= limit) return false;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: skip to its closing quote (the text is valid JSON, so there is one).
+      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/**
+ * Whether JSON `text` has a string holding U+0000. PostgreSQL's text cannot store that character
+ * (SQLite can), so a NUL that reached a column would fail the write on one engine only; it is
+ * refused at the door on both, as no Matrix identifier or message needs it.
+ */
+export function hasNulCharacter(text: string): boolean {
+  for (let i = text.indexOf('\\u0000'); i >= 0; i = text.indexOf('\\u0000', i + 1)) {
+    // In JSON text two backslashes before "u0000" are an escaped backslash and then the letters
+    // "u0000": only an odd run of backslashes makes an escape of the u.
+    let backslashes = 1;
+    while (i - backslashes >= 0 && text.charCodeAt(i - backslashes) === 0x5c) backslashes++;
+    if (backslashes % 2 === 1) return true;
+  }
+  return false;
+}
+
+/**
+ * Errors Fastify's router raises before any hook runs: a path that is not valid percent-encoded
+ * UTF-8, or a path parameter over the router's length limit. Answered as Matrix errors, with
+ * the CORS headers every answer carries.
+ */
+function routerErrorOf(error: FastifyError): MatrixError {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') return new MatrixError('M_INVALID_PARAM', `A path parameter is longer than ${MAX_PARAM_LENGTH} characters`);
+  if (error.code === 'FST_ERR_BAD_URL') return new MatrixError('M_INVALID_PARAM', 'The path is not valid percent-encoded UTF-8');
+  return new MatrixError('M_UNKNOWN', 'Bad request', {}, 400);
+}
+
+/** Longest path parameter the router takes (Matrix IDs are at most 255 bytes; percent-encoding triples that). */
+const MAX_PARAM_LENGTH = 1000;
+
 /** Request ids: this process's random prefix and a counter (unique across restarts, no per-request random). */
 const processTag = Math.random().toString(36).slice(2, 6);
 let requestCounter = 0;
@@ -49,7 +105,11 @@ export function createHttpServer(options: HttpOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxBodyBytes,
     trustProxy: true,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: (error, _req, reply) => {
+      const me = routerErrorOf(error);
+      void (reply as FastifyReply).code(me.status).headers(CORS_HEADERS).send(me.toJSON());
+    },
     genReqId: () => processTag + (++requestCounter).toString(36),
     // No child logger per request: pino's child() serialises and redacts its bindings each time
     // (~1.5 µs and several objects per request), and the one log line a request can write (the
@@ -85,11 +145,22 @@ export function createHttpServer(options: HttpOptions): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
     const text = String(body);
     if (text.trim() === '') return done(null, {});
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(text));
+      parsed = JSON.parse(text);
     } catch {
       done(new MatrixError('M_NOT_JSON', 'Content not JSON.'), undefined);
+      return;
     }
+    if (hasNulCharacter(text)) {
+      done(new MatrixError('M_BAD_JSON', 'Strings may not contain U+0000'), undefined);
+      return;
+    }
+    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+      done(new MatrixError('M_BAD_JSON', `JSON nested more than ${MAX_JSON_DEPTH} levels deep`), undefined);
+      return;
+    }
+    done(null, parsed);
   });
 
   // Callback style rather than async: a hook on every request should not cost a promise.
@@ -97,6 +168,13 @@ export function createHttpServer(options: HttpOptions): FastifyInstance {
     void reply.headers(CORS_HEADERS);
     if (req.method === 'OPTIONS') {
       void reply.code(204).send();
+      return;
+    }
+    // A NUL in a path or query parameter: no Matrix ID, type or token has one, and PostgreSQL
+    // could not store or compare it (see hasNulCharacter).
+    if (req.url.includes('%00')) {
+      const me = new MatrixError('M_INVALID_PARAM', 'Parameters may not contain U+0000');
+      void reply.code(me.status).send(me.toJSON());
       return;
     }
     done();
