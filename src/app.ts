@@ -16,7 +16,7 @@ import { Authenticator } from './services/auth/authenticator.ts';
 import type { RetentionResult } from './services/media/retention.ts';
 import { TransactionIdExpiry, type TransactionIdExpiryResult } from './services/housekeeping/transaction-ids.ts';
 import { TransactionIdStore } from './storage/stores/transaction-ids.ts';
-import { PushActionExpiry } from './services/housekeeping/push-actions.ts';
+import { PushActionExpiry, type PushActionExpiryResult } from './services/housekeeping/push-actions.ts';
 import { PushActionExpiryStore } from './storage/stores/push-action-expiry.ts';
 import { RateLimiter } from './util/rate-limiter.ts';
 import { createHttpServer } from './api/http.ts';
@@ -33,7 +33,7 @@ import { wireE2ee } from './wiring/e2ee.ts';
 import { wireSync } from './wiring/sync.ts';
 import { wireMedia } from './wiring/media.ts';
 
-/** How often expired transaction IDs and read push actions are deleted (services/housekeeping/). */
+/** How often expired transaction IDs and push actions are deleted (services/housekeeping/). */
 const HOUSEKEEPING_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface FoyerApp {
@@ -46,8 +46,8 @@ export interface FoyerApp {
   runMediaRetention(): Promise<RetentionResult>;
   /** One pass of the transaction ID expiry now, as if the clock read `now` (it also runs hourly). */
   expireTransactionIds(now?: number): Promise<TransactionIdExpiryResult>;
-  /** One pass of the read push action expiry now, as if the clock read `now` (it also runs hourly). */
-  expirePushActions(now?: number): Promise<{ deleted: number }>;
+  /** One pass of the push action expiry now, as if the clock read `now` (it also runs hourly). */
+  expirePushActions(now?: number): Promise<PushActionExpiryResult>;
   /** Starts listening; resolves to the base URL. */
   listen(): Promise<string>;
   /** Stops accepting requests, finishes in-flight work, closes the database. */
@@ -137,7 +137,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const media = wireMedia(ctx, { users: userStore });
   const transactionIds = new TransactionIdExpiry({ store: new TransactionIdStore(db), logger });
   transactionIds.start(HOUSEKEEPING_INTERVAL_MS);
-  const pushActions = new PushActionExpiry({ store: new PushActionExpiryStore(db), logger });
+  const pushActions = new PushActionExpiry({ db, store: new PushActionExpiryStore(db), counters: personal.unreadCounter, logger });
   pushActions.start(HOUSEKEEPING_INTERVAL_MS);
 
   let closed = false;

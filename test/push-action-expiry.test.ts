@@ -1,7 +1,8 @@
-// Read push actions expire (services/housekeeping/push-actions.ts): read ones after a day, read
-// highlights after 30 days, unread ones never; the unread counters stay right through it, and
-// /notifications lists what is left. Threaded receipts cover only their thread. Through HTTP
-// (the expiry pass is run with a clock moved forward), on both databases.
+// Push actions expire (services/housekeeping/push-actions.ts): every action a day after its
+// event and a highlight after 30 days, read or not; the unread counters stay right through it
+// (what expires unread comes off them when a receipt reaches it), and /notifications lists what
+// is left. Threaded receipts cover only their thread. Through HTTP (the expiry pass is run with a
+// clock moved forward), on both databases.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeEachDatabase, type TestUser } from './harness.ts';
@@ -11,7 +12,7 @@ const DAY = 24 * 60 * 60 * 1000;
 const THREADED = JSON.stringify({ room: { timeline: { unread_thread_notifications: true } } });
 
 describeEachDatabase('push action expiry', ({ server }) => {
-  it('deletes read actions after a day and read highlights after 30 days, keeps unread ones, and keeps the counters right', async () => {
+  it('deletes actions after a day and highlights after 30 days, read or not, and keeps the counters right', async () => {
     const alice = await server().registerUser();
     const bob = await server().registerUser();
     const roomId = (await server().request('POST', '/_matrix/client/v3/createRoom', { token: alice.accessToken, body: { preset: 'public_chat' } })).body.room_id;
@@ -53,21 +54,74 @@ describeEachDatabase('push action expiry', ({ server }) => {
     assert.deepEqual(await notified(), [['four', false], ['in a thread', true], ['three', false], ['two, for bob', true], ['one', true]]);
 
     // Within a day nothing goes.
-    assert.deepEqual(await server().app.expirePushActions(Date.now() + DAY / 2), { deleted: 0 });
-    // After a day: the read ones except the read mention.
-    assert.deepEqual(await server().app.expirePushActions(Date.now() + 2 * DAY), { deleted: 2 });
-    assert.deepEqual(await notified(), [['four', false], ['three', false], ['two, for bob', true]]);
+    assert.deepEqual(await server().app.expirePushActions(Date.now() + DAY / 2), { deleted: 0, unread: 0 });
+    // After a day: everything but the mention, read (one, the thread) or not (three, four).
+    assert.deepEqual(await server().app.expirePushActions(Date.now() + 2 * DAY), { deleted: 4, unread: 2 });
+    assert.deepEqual(await notified(), [['two, for bob', true]]);
     assert.deepEqual(await counts(), before);
 
-    // Reading the rest still lowers the counters by exactly what was unread.
+    // A receipt inside the run that expired unread (three and four) takes nothing off yet: the
+    // counter errs high until a receipt passes the run's end.
     await receipt(bob, m3);
-    assert.deepEqual(await counts(), { room: n(1), threads: {} });
+    assert.deepEqual(await counts(), before);
     await receipt(bob, m4);
     assert.deepEqual(await counts(), { room: n(0), threads: {} });
 
     // After 30 days the read mention goes too; then nothing is left.
-    assert.deepEqual(await server().app.expirePushActions(Date.now() + 31 * DAY), { deleted: 3 });
+    assert.deepEqual(await server().app.expirePushActions(Date.now() + 31 * DAY), { deleted: 1, unread: 0 });
     assert.deepEqual(await notified(), []);
     assert.deepEqual(await counts(), { room: n(0), threads: {} });
+  });
+
+  it('expires the actions of a member who never reads, keeps the counters, and clears them at the first receipt past them', async () => {
+    const alice = await server().registerUser();
+    const carol = await server().registerUser();
+    const roomId = (await server().request('POST', '/_matrix/client/v3/createRoom', { token: alice.accessToken, body: { preset: 'public_chat' } })).body.room_id;
+    assert.equal((await server().request('POST', `/_matrix/client/v3/join/${enc(roomId)}`, { token: carol.accessToken, body: {} })).status, 200);
+    let txn = 0;
+    const send = async (body: string, extra: Record<string, unknown> = {}) => {
+      const res = await server().request('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/y${txn++}`, {
+        token: alice.accessToken,
+        body: { msgtype: 'm.text', body, ...extra },
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return res.body.event_id as string;
+    };
+    const counts = async () => {
+      const room = (await server().request('GET', '/_matrix/client/v3/sync', { token: carol.accessToken, query: { filter: THREADED } })).body.rooms.join[roomId];
+      return { room: room.unread_notifications, threads: room.unread_thread_notifications ?? {} };
+    };
+    const notified = async () =>
+      (await server().request('GET', '/_matrix/client/v3/notifications', { token: carol.accessToken })).body.notifications.map((n: any) => n.event.content.body);
+    const n = (notification_count: number, highlight_count = 0) => ({ notification_count, highlight_count });
+
+    const root = await send('root');
+    await send('hello carol', { 'm.mentions': { user_ids: [carol.userId] } });
+    await send('in the thread', { 'm.relates_to': { rel_type: 'm.thread', event_id: root } });
+    await send('in the thread, for carol', { 'm.relates_to': { rel_type: 'm.thread', event_id: root }, 'm.mentions': { user_ids: [carol.userId] } });
+    const last = await send('last');
+    const unread = { room: n(3, 1), threads: { [root]: n(2, 1) } };
+    assert.deepEqual(await counts(), unread);
+
+    // A day on, the three plain messages go (unread); 30 days on, the two mentions. The
+    // counters carol's client shows do not move.
+    assert.deepEqual(await server().app.expirePushActions(Date.now() + 2 * DAY), { deleted: 3, unread: 3 });
+    assert.deepEqual(await notified(), ['in the thread, for carol', 'hello carol']);
+    assert.deepEqual(await counts(), unread);
+    assert.deepEqual(await server().app.expirePushActions(Date.now() + 31 * DAY), { deleted: 2, unread: 2 });
+    assert.deepEqual(await notified(), []);
+    assert.deepEqual(await counts(), unread);
+
+    // A threaded receipt clears its thread only; an unthreaded one at the end clears the rest.
+    const inThread = (await server().request('GET', `/_matrix/client/v1/rooms/${enc(roomId)}/threads`, { token: carol.accessToken })).body.chunk[0];
+    const threadLast = inThread.unsigned['m.relations']['m.thread'].latest_event.event_id;
+    assert.equal((await server().request('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/receipt/m.read/${enc(threadLast)}`, { token: carol.accessToken, body: { thread_id: root } })).status, 200);
+    assert.deepEqual(await counts(), { room: n(3, 1), threads: {} });
+    assert.equal((await server().request('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/receipt/m.read/${enc(last)}`, { token: carol.accessToken, body: {} })).status, 200);
+    assert.deepEqual(await counts(), { room: n(0), threads: {} });
+
+    // New messages count from zero again.
+    await send('after');
+    assert.deepEqual(await counts(), { room: n(1), threads: {} });
   });
 });

@@ -69,6 +69,7 @@ export function wirePersonal(ctx: WiringContext, deps: PersonalDeps) {
       deps.onTyping(roomId);
     },
   });
+  const unreadCounter = new UnreadCounter({ db, actions: pushActionStore, receipts: receiptStore });
   const receipts = new ReceiptService({
     store: receiptStore,
     positions,
@@ -76,7 +77,7 @@ export function wirePersonal(ctx: WiringContext, deps: PersonalDeps) {
     currentState,
     accountData,
     notifyUsers: (userIds, position) => notifier.notifyUsers(userIds, position),
-    writeHook: new UnreadCounter({ db, actions: pushActionStore, receipts: receiptStore }),
+    writeHook: unreadCounter,
   });
   ephemeralRoutes(router, { typing, receipts, currentState });
   notificationRoutes(router, { actions: pushActionStore, receipts: receiptStore, reader, writer });
@@ -92,7 +93,7 @@ export function wirePersonal(ctx: WiringContext, deps: PersonalDeps) {
   });
   presenceRoutes(router, { presence });
 
-  return { accountDataStore, accountData, ignoredUsers, pushRules, pushActionStore, receiptStore, typing, receipts, presenceStore, presence };
+  return { accountDataStore, accountData, ignoredUsers, pushRules, pushActionStore, receiptStore, unreadCounter, typing, receipts, presenceStore, presence };
 }
 
 export type PersonalWiring = ReturnType<typeof wirePersonal>;

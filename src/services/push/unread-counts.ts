@@ -6,7 +6,8 @@
 //     thread, and matters only where it is further along than the unthreaded one;
 //   - public (m.read) and private (m.read.private) receipts count alike.
 // The event's transaction raises the counters (PushEvaluator); the receipt's transaction lowers
-// them by the actions the receipt newly covers. Both are relative updates: on PostgreSQL an event
+// them by the actions the receipt newly covers, and by what expired unread up to it
+// (event_push_expired, migration 0180). Both are relative updates: on PostgreSQL an event
 // and a receipt committing at the same moment cannot overwrite each other's change, and a
 // receipt only ever covers events already committed (it points at a written event, and a room's
 // events are written in position order). Receipts of one user in one room are serialised here,
@@ -80,16 +81,25 @@ export class UnreadCounter implements ReceiptWriteHook {
   constructor(
     private readonly deps: {
       db: Kysely<DB>;
-      actions: Pick<PushActionStore, 'actionsBetween' | 'subtractCounts'>;
+      actions: Pick<PushActionStore, 'actionsBetween' | 'subtractCounts' | 'takeExpiredCoveredBy'>;
       receipts: Pick<ReceiptStore, 'readUpTo'>;
     },
   ) {}
 
   write(row: ReceiptRow, upsert: (trx: Kysely<DB>) => Promise<boolean>): Promise<boolean> {
-    return this.queue.run(`${row.user_id}\u0000${row.room_id}`, async () => {
+    return this.exclusive(row.user_id, row.room_id, () => this.writeOnce(row, upsert));
+  }
+
+  /**
+   * Runs `work` while no receipt of the user in the room is being written (and retries it when
+   * PostgreSQL aborts it on a deadlock): the push action expiry moves a user's unread actions
+   * into event_push_expired under this, so a receipt never counts an action both ways.
+   */
+  exclusive<T>(userId: string, roomId: string, work: () => Promise<T>): Promise<T> {
+    return this.queue.run(`${userId}\u0000${roomId}`, async () => {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await this.writeOnce(row, upsert);
+          return await work();
         } catch (err) {
           if (attempt >= MAX_ATTEMPTS || !isDeadlock(err)) throw err;
         }
@@ -107,7 +117,11 @@ export class UnreadCounter implements ReceiptWriteHook {
       const [from, to] = coveredRange(before, receipt);
       if (from >= to) return stored;
       const actions = await this.deps.actions.actionsBetween(userId, roomId, from, to, trx);
-      await this.deps.actions.subtractCounts(userId, roomId, newlyRead(before, receipt, actions), trx);
+      // Actions that expired unread (housekeeping/push-actions.ts) are gone from the table but
+      // still counted: they come off the counters once a receipt reaches the newest of them.
+      const threadId = receipt.thread_id === '' ? undefined : receipt.thread_id === 'main' ? '' : receipt.thread_id;
+      const expired = await this.deps.actions.takeExpiredCoveredBy(userId, roomId, threadId, to, trx);
+      await this.deps.actions.subtractCounts(userId, roomId, [...newlyRead(before, receipt, actions), ...expired], trx);
       return stored;
     });
   }

@@ -28,4 +28,17 @@ export interface PushActionTables {
     notifications: number;
     highlights: number;
   };
+  /**
+   * Push actions that expired while unread, added up per user, room and thread (migration 0180).
+   * The counters above still count them; the first receipt of the thread at or past
+   * `through_pos` (the newest of their positions) takes them off the counters and deletes the row.
+   */
+  event_push_expired: {
+    room_id: string;
+    user_id: string;
+    thread_id: string;
+    notifications: number;
+    highlights: number;
+    through_pos: number;
+  };
 }

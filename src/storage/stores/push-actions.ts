@@ -165,6 +165,35 @@ export class PushActionStore {
     await this.q.deleteZero.run({ userId, roomId }, trx);
   }
 
+  /**
+   * What expired unread (migration 0180) that a read receipt at `upToPos` now covers: the
+   * user's rows in the room whose newest position is at or before it, in every thread
+   * (`threadId` undefined, an unthreaded receipt) or in one ('' = main timeline). Deletes them and
+   * returns their counts, to be taken off the counters in the same transaction.
+   */
+  async takeExpiredCoveredBy(userId: string, roomId: string, threadId: string | undefined, upToPos: number, trx: Kysely<DB>): Promise<UnreadCounts[]> {
+    let covered = trx
+      .selectFrom('event_push_expired')
+      .select(['thread_id', 'notifications', 'highlights'])
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .where('through_pos', '<=', upToPos);
+    if (threadId !== undefined) covered = covered.where('thread_id', '=', threadId);
+    const rows = await covered.execute();
+    if (rows.length === 0) return [];
+    await trx
+      .deleteFrom('event_push_expired')
+      .where('room_id', '=', roomId)
+      .where('user_id', '=', userId)
+      .where(
+        'thread_id',
+        'in',
+        rows.map((r) => r.thread_id),
+      )
+      .execute();
+    return rows.map((r) => ({ thread_id: r.thread_id, notifications: Number(r.notifications), highlights: Number(r.highlights) }));
+  }
+
   /** The user's unread counters in a room, per thread. */
   async counts(userId: string, roomId: string): Promise<UnreadCounts[]> {
     const rows = await this.q.counts.execute({ userId, roomId });
