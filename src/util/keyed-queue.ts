@@ -14,6 +14,17 @@ export class KeyedQueue {
     return result;
   }
 
+  /**
+   * Runs `task` once it holds every key in `keys`, taken one after another in sorted order. Two
+   * callers that both take several keys could wait for each other; callers that take one key
+   * (with `run`) never wait on such a caller for more than its task.
+   */
+  runAll<T>(keys: readonly string[], task: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(keys)].sort();
+    const from = (i: number): Promise<T> => (i === sorted.length ? task() : this.run(sorted[i], () => from(i + 1)));
+    return from(0);
+  }
+
   /** Resolves once every queued task has finished (used at shutdown). */
   async drain(): Promise<void> {
     while (this.tails.size > 0) await Promise.all([...this.tails.values()]);

@@ -65,10 +65,9 @@ export class PushActionExpiry extends PeriodicJob<PushActionExpiryResult> {
         await this.deps.store.delete(read);
         result.deleted += read.length;
         const unread = aged.filter((a) => !isRead(a, receipts));
-        for (const actions of byPair(unread)) {
-          const moved = await this.expireUnread(actions);
-          result.deleted += actions.length;
-          result.unread += moved;
+        if (unread.length > 0) {
+          result.unread += await this.expireUnread(unread);
+          result.deleted += unread.length;
         }
       }
       if (batch.length < BATCH || !batch.some((a) => a.ts < actionsBefore)) break;
@@ -81,27 +80,27 @@ export class PushActionExpiry extends PeriodicJob<PushActionExpiryResult> {
   }
 
   /**
-   * Deletes one user's aged actions in one room that were unread when the batch was read, and
-   * adds those still unread now to event_push_expired. Returns how many were still unread.
+   * Deletes aged actions that were unread when the batch was read, in one transaction, and adds
+   * those still unread now to event_push_expired. Returns how many were still unread.
    */
   private expireUnread(actions: readonly AgedPushAction[]): Promise<number> {
-    const { user_id: userId, room_id: roomId } = actions[0];
-    return this.deps.counters.exclusive(userId, roomId, () =>
+    return this.deps.counters.exclusive(actions, () =>
       this.deps.db.transaction().execute(async (trx) => {
         const receipts = await this.receiptsOf(actions, trx);
         const expired = new Map<string, ExpiredCounts>();
+        let unread = 0;
         for (const a of actions) {
           if (isRead(a, receipts)) continue;
-          let e = expired.get(a.thread_id);
-          if (!e) expired.set(a.thread_id, (e = { thread_id: a.thread_id, notifications: 0, highlights: 0, through_pos: 0 }));
+          unread++;
+          const key = `${pairKey(a.user_id, a.room_id)}\u0000${a.thread_id}`;
+          let e = expired.get(key);
+          if (!e) expired.set(key, (e = { user_id: a.user_id, room_id: a.room_id, thread_id: a.thread_id, notifications: 0, highlights: 0, through_pos: 0 }));
           e.notifications += a.notify;
           e.highlights += a.highlight;
           e.through_pos = Math.max(e.through_pos, a.event_stream_pos);
         }
         await this.deps.store.delete(actions, trx);
-        await this.deps.store.addExpired(userId, roomId, [...expired.values()], trx);
-        let unread = 0;
-        for (const a of actions) if (!isRead(a, receipts)) unread++;
+        await this.deps.store.addExpired([...expired.values()], trx);
         return unread;
       }),
     );
@@ -126,16 +125,4 @@ export class PushActionExpiry extends PeriodicJob<PushActionExpiryResult> {
 function isRead(a: AgedPushAction, receipts: Receipts): boolean {
   const reads = receipts.get(pairKey(a.user_id, a.room_id));
   return reads !== undefined && a.event_stream_pos <= readPositionOf(reads, a.thread_id);
-}
-
-/** Actions grouped by user and room, each group non-empty. */
-function byPair(actions: readonly AgedPushAction[]): AgedPushAction[][] {
-  const groups = new Map<string, AgedPushAction[]>();
-  for (const a of actions) {
-    const key = pairKey(a.user_id, a.room_id);
-    let group = groups.get(key);
-    if (!group) groups.set(key, (group = []));
-    group.push(a);
-  }
-  return [...groups.values()];
 }

@@ -75,6 +75,18 @@ function coveredRange(before: readonly ReadPosition[], receipt: ReadPosition): [
 
 const MAX_ATTEMPTS = 3;
 
+const keyOf = (userId: string, roomId: string) => `${userId}\u0000${roomId}`;
+
+async function retryingDeadlocks<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (attempt >= MAX_ATTEMPTS || !isDeadlock(err)) throw err;
+    }
+  }
+}
+
 export class UnreadCounter implements ReceiptWriteHook {
   private readonly queue = new KeyedQueue();
 
@@ -87,24 +99,20 @@ export class UnreadCounter implements ReceiptWriteHook {
   ) {}
 
   write(row: ReceiptRow, upsert: (trx: Kysely<DB>) => Promise<boolean>): Promise<boolean> {
-    return this.exclusive(row.user_id, row.room_id, () => this.writeOnce(row, upsert));
+    return this.queue.run(keyOf(row.user_id, row.room_id), () => retryingDeadlocks(() => this.writeOnce(row, upsert)));
   }
 
   /**
-   * Runs `work` while no receipt of the user in the room is being written (and retries it when
-   * PostgreSQL aborts it on a deadlock): the push action expiry moves a user's unread actions
-   * into event_push_expired under this, so a receipt never counts an action both ways.
+   * Runs `work` while no receipt of these users in these rooms is being written (and retries it
+   * when PostgreSQL aborts it on a deadlock): the push action expiry moves unread actions into
+   * event_push_expired under this, so a receipt never counts an action both ways. Only the
+   * expiry takes several pairs at once, one pass at a time (KeyedQueue.runAll).
    */
-  exclusive<T>(userId: string, roomId: string, work: () => Promise<T>): Promise<T> {
-    return this.queue.run(`${userId}\u0000${roomId}`, async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await work();
-        } catch (err) {
-          if (attempt >= MAX_ATTEMPTS || !isDeadlock(err)) throw err;
-        }
-      }
-    });
+  exclusive<T>(pairs: ReadonlyArray<{ user_id: string; room_id: string }>, work: () => Promise<T>): Promise<T> {
+    return this.queue.runAll(
+      pairs.map((p) => keyOf(p.user_id, p.room_id)),
+      () => retryingDeadlocks(work),
+    );
   }
 
   private writeOnce(row: ReceiptRow, upsert: (trx: Kysely<DB>) => Promise<boolean>): Promise<boolean> {

@@ -66,14 +66,19 @@ export class PushActionExpiryStore {
   }
 
   /**
-   * Adds actions that expire unread to a user's event_push_expired rows in a room (one per
-   * thread), raising each row's `through_pos` to the newest position among them.
+   * Adds actions that expire unread to the event_push_expired rows of their user, room and
+   * thread, raising each row's `through_pos` to the newest position among them.
    */
-  async addExpired(userId: string, roomId: string, expired: readonly ExpiredCounts[], trx: Kysely<DB>): Promise<void> {
-    if (expired.length === 0) return;
+  async addExpired(expired: readonly ExpiredCounts[], trx: Kysely<DB>): Promise<void> {
+    for (let i = 0; i < expired.length; i += EXPIRED_CHUNK) {
+      await this.addExpiredChunk(expired.slice(i, i + EXPIRED_CHUNK), trx);
+    }
+  }
+
+  private async addExpiredChunk(expired: readonly ExpiredCounts[], trx: Kysely<DB>): Promise<void> {
     await trx
       .insertInto('event_push_expired')
-      .values(expired.map((e) => ({ room_id: roomId, user_id: userId, thread_id: e.thread_id, notifications: e.notifications, highlights: e.highlights, through_pos: e.through_pos })))
+      .values(expired.map((e) => ({ room_id: e.room_id, user_id: e.user_id, thread_id: e.thread_id, notifications: e.notifications, highlights: e.highlights, through_pos: e.through_pos })))
       .onConflict((oc) =>
         oc.columns(['room_id', 'user_id', 'thread_id']).doUpdateSet((eb) => ({
           notifications: eb('event_push_expired.notifications', '+', eb.ref('excluded.notifications')),
@@ -92,11 +97,14 @@ export class PushActionExpiryStore {
 
 /** What expires unread in one thread of a user's room: the counts, and the newest position. */
 export interface ExpiredCounts {
+  user_id: string;
+  room_id: string;
   thread_id: string;
   notifications: number;
   highlights: number;
   through_pos: number;
 }
 
-/** Keys per DELETE statement (a bound on its parameter list). */
+/** Keys per DELETE statement, and rows per INSERT (bounds on their parameter lists). */
 const DELETE_CHUNK = 500;
+const EXPIRED_CHUNK = 100;
