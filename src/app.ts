@@ -3,7 +3,7 @@
 // services; each gets only the narrow dependencies it uses. Areas built early learn of areas
 // built later through hooks that are only called after start-up.
 import { readFileSync } from 'node:fs';
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.ts';
 import { openDatabase, type Database } from './storage/database.ts';
@@ -60,12 +60,14 @@ export interface AppOptions {
   databaseSchema?: string;
 }
 
-export function createLogger(level: string): Logger {
-  return pino({
+/** The server's logger: JSON lines to standard output, or to `destination` (tests read it). */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: undefined,
     redact: { paths: ['req.headers.authorization', '*.password', '*.access_token', '*.refresh_token'], censor: '[redacted]' },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<FoyerApp> {

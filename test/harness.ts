@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import type { DestinationStream } from 'pino';
 import { createApp, createLogger, type FoyerApp } from '../src/app.ts';
 import { validateConfig } from '../src/config/load.ts';
 import { performInit } from '../src/cli/init.ts';
@@ -116,7 +117,12 @@ function mergeDeep(target: Record<string, any>, source: Record<string, any>): Re
   return target;
 }
 
-export async function startTestServer(kind: DbKind, overrides: DeepPartial<Config> = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  /** Where the server's log lines go (the level is the config's `log_level`); tests read them. */
+  logDestination?: DestinationStream;
+}
+
+export async function startTestServer(kind: DbKind, overrides: DeepPartial<Config> = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'foyer-test-'));
   const schema = `t_${randomBytes(6).toString('hex')}`;
   const configPath = join(dir, 'foyer.yaml');
@@ -150,7 +156,7 @@ export async function startTestServer(kind: DbKind, overrides: DeepPartial<Confi
   const open = () =>
     createApp(config, {
       databaseSchema: kind === 'postgres' ? schema : undefined,
-      logger: createLogger(config.log_level),
+      logger: createLogger(config.log_level, options.logDestination),
     });
   const app = await open();
   const address = await app.listen();
