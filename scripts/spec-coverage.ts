@@ -131,7 +131,8 @@ export function generateCoverageDoc(root: string = REPO_ROOT): string {
   line('  every such test runs against both SQLite and PostgreSQL. Found by reading the tests, so it is a guide, not proof.');
   line('  On top of these, `test/bad-input-sweep.test.ts` calls every route Foyer serves with bad input (no token, bodies');
   line('  that are not JSON or have fields of the wrong type, junk query and path parameters) and checks that each answer');
-  line('  is a Matrix error with the spec\'s status, never a 500.');
+  line('  is a Matrix error with the spec\'s status, never a 500; `test/authorization-sweep.test.ts` calls every route as a');
+  line('  stranger aimed at another user\'s private room, events, account and media, and checks that none succeeds.');
   line();
   line('## Summary');
   line();

@@ -6,29 +6,8 @@
 // is swept without anyone remembering to list it here.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeEachDatabase, type TestResponse, type TestServer, type TestUser } from './harness.ts';
-
-interface Route {
-  method: string;
-  path: string;
-}
-
-/** The server's routes, from Fastify's printed route tree (one line per node, children indented). */
-function routesOf(server: TestServer): Route[] {
-  const tree = server.app.http.printRoutes({ commonPrefix: false });
-  const prefixes: string[] = [];
-  const routes: Route[] = [];
-  for (const line of tree.split('\n')) {
-    const m = /^((?:│ {3}| {4})*)(?:├── |└── )(.*?)(?: \(([A-Z, ]+)\))?$/.exec(line);
-    if (!m) continue;
-    const depth = m[1].length / 4;
-    prefixes.length = depth;
-    const path = (depth > 0 ? prefixes[depth - 1] : '') + m[2];
-    prefixes[depth] = path;
-    for (const method of m[3]?.split(', ') ?? []) if (method !== 'HEAD') routes.push({ method, path });
-  }
-  return routes;
-}
+import { describeEachDatabase, type TestResponse, type TestUser } from './harness.ts';
+import { nextProbe, routesOf, type Route } from './support/route-sweep.ts';
 
 /** Statuses the spec gives these errcodes (a handler must not pick another one). */
 const SPEC_STATUS: Record<string, number[]> = {
@@ -169,60 +148,6 @@ const BAD_QUERY: Record<string, string> = {
   kind: 'x',
   only: 'x',
 };
-
-/** An edge value of the type a validation message names ("must be string"), else null. */
-function edgeValueFor(message: string): unknown {
-  const type = /must be (string|integer|number|boolean|object|array|null)\b/.exec(message)?.[1];
-  switch (type) {
-    case 'string':
-      return '';
-    case 'integer':
-    case 'number':
-      return -1;
-    case 'boolean':
-      return false;
-    case 'object':
-      return {};
-    case 'array':
-      return [];
-    case 'null':
-      return null;
-  }
-  const min = /must be >= (-?\d+)/.exec(message)?.[1] ?? /must NOT have fewer than (\d+) (?:characters|items|properties)/.exec(message)?.[1];
-  if (min !== undefined) return message.includes('characters') ? 'x'.repeat(Number(min)) : Number(min);
-  return null;
-}
-
-/** Sets `value` at a dotted path, making objects (or arrays, for numeric parts) on the way. */
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.split('.').filter(Boolean);
-  let node: any = target;
-  for (let i = 0; i < parts.length - 1; i++) {
-    if (node[parts[i]] === null || typeof node[parts[i]] !== 'object') node[parts[i]] = /^\d+$/.test(parts[i + 1]) ? [] : {};
-    node = node[parts[i]];
-  }
-  node[parts[parts.length - 1]] = value;
-}
-
-/**
- * Grows a probe body by the validator's answer: a missing field gets an empty string, a field of
- * the wrong type an edge value of the type asked for. False when the answer asks nothing it can
- * give (the handler answered, or the validator wants a value from a list).
- */
-function nextProbe(probe: Record<string, unknown>, error: string): boolean {
-  const missing = /^Missing field: (\S+)/.exec(error)?.[1];
-  if (missing) {
-    setPath(probe, missing, '');
-    return true;
-  }
-  const invalid = /^Invalid field (\S+): (.*)$/.exec(error);
-  if (!invalid || invalid[1] === '(root)') return false;
-  const value = edgeValueFor(invalid[2]);
-  if (value === null) return false;
-  const before = JSON.stringify(probe);
-  setPath(probe, invalid[1], value);
-  return JSON.stringify(probe) !== before;
-}
 
 describeEachDatabase('bad input on every route', ({ server }) => {
   it('answers every bad request with a Matrix error, never a 500', async () => {

@@ -70,6 +70,9 @@ export function ephemeralRoutes(r: Router, deps: { typing: TypingService; receip
     ),
     handler: async ({ params, body, requester }) => {
       const roomId = requireRoomId(params.roomId);
+      // Checked here too, not only by each receipt: a body with no marker must not answer 200
+      // to someone outside the room.
+      if (membershipOf(await deps.currentState.get(roomId), requester.userId) !== 'join') throw new MatrixError('M_FORBIDDEN', 'You are not in this room');
       for (const type of ['m.read', 'm.read.private', 'm.fully_read'] as const) {
         const eventId = body[type];
         if (eventId !== undefined) await deps.receipts.setReceipt(requester.userId, roomId, type, requireEventId(eventId));
