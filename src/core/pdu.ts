@@ -20,6 +20,9 @@ export interface PDU {
   [legacy: string]: unknown;
 }
 
+/** The largest a PDU may be, as JSON in UTF-8 (spec "Size limits"). */
+export const MAX_PDU_BYTES = 65_536;
+
 /** A PDU together with the facts derived from it that every consumer needs. */
 export interface RoomEvent {
   eventId: string;

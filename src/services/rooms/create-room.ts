@@ -1,10 +1,12 @@
 // POST /createRoom as the spec orders it ("Creation" in the client-server rooms section):
 // create, creator's join, power levels, canonical alias, preset state (join rules, history
-// visibility, guest access), initial_state, name, topic, then invites.
+// visibility, guest access), initial_state, name, topic, then invites. The whole list is checked
+// before the first event is written (creation-plan.ts).
 import { MatrixError } from '../../core/errors.ts';
 import { isValidUserId, randomString } from '../../core/ids.ts';
 import { roomVersion, SUPPORTED_ROOM_VERSIONS, type RoomVersion } from '../../core/room-versions.ts';
-import type { EventBuilder, EventDraft } from './event-builder.ts';
+import type { EventBuilder } from './event-builder.ts';
+import { checkCreationPlan, type PlannedEvent } from './creation-plan.ts';
 import type { RoomWriter } from './room-writer.ts';
 import type { MembershipService, ProfileLookup } from './membership.ts';
 
@@ -64,29 +66,27 @@ export class RoomCreator {
     if (req.room_alias_name !== undefined && !this.deps.aliases) throw new MatrixError('M_UNKNOWN', 'Room aliases are not available');
     const preset: Preset = req.preset ?? (req.visibility === 'public' ? 'public_chat' : 'private_chat');
 
+    // Every event the request implies, in the order the spec gives. They are checked whole
+    // (creation-plan.ts) before the first is written, so a request refused at any step leaves
+    // no room behind.
     // 1. m.room.create
     const createContent: Record<string, unknown> = { ...(req.creation_content ?? {}), room_version: version.id };
     if (!version.implicitRoomCreator) createContent.creator = creator;
     else delete createContent.creator;
-    const roomId = version.roomIdIsCreateEventHash ? undefined : `!${randomString(18)}:${this.deps.serverName}`;
-    const createEvent = this.deps.builder.buildCreate(version, creator, createContent, roomId);
-    await this.deps.writer.create(createEvent, version);
-    const id = createEvent.roomId;
-
-    const send = (draft: Omit<EventDraft, 'sender'>) => this.deps.writer.send(id, { ...draft, sender: creator });
+    const planned: PlannedEvent[] = [];
 
     // 2. The creator joins.
     const profile = await this.deps.profiles.profileOf(creator);
     const joinContent: Record<string, unknown> = { membership: 'join' };
     if (profile?.displayname) joinContent.displayname = profile.displayname;
     if (profile?.avatar_url) joinContent.avatar_url = profile.avatar_url;
-    await send({ type: 'm.room.member', state_key: creator, content: joinContent });
+    planned.push({ type: 'm.room.member', state_key: creator, content: joinContent });
 
     // 3. Power levels (the override is merged over our defaults).
-    await send({ type: 'm.room.power_levels', state_key: '', content: this.powerLevels(version, creator, preset, req) });
+    planned.push({ type: 'm.room.power_levels', state_key: '', content: this.powerLevels(version, creator, preset, req) });
 
     // 4. Canonical alias.
-    if (alias) await send({ type: 'm.room.canonical_alias', state_key: '', content: { alias } });
+    if (alias) planned.push({ type: 'm.room.canonical_alias', state_key: '', content: { alias } });
 
     // 5. Preset state, skipping what initial_state sets itself.
     const initial = new Set((req.initial_state ?? []).map((e) => `${e.type}\u0000${e.state_key ?? ''}`));
@@ -98,27 +98,41 @@ export class RoomCreator {
     const encrypt = this.deps.encryptionByDefault === 'all' || (this.deps.encryptionByDefault === 'invite' && preset !== 'public_chat');
     if (encrypt) presetState.push(['m.room.encryption', { algorithm: 'm.megolm.v1.aes-sha2' }]);
     for (const [type, content] of options.presetState === false ? [] : presetState) {
-      if (!initial.has(`${type}\u0000`)) await send({ type, state_key: '', content });
+      if (!initial.has(`${type}\u0000`)) planned.push({ type, state_key: '', content });
     }
 
     // 6. initial_state
-    for (const ev of req.initial_state ?? []) await send({ type: ev.type, state_key: ev.state_key ?? '', content: ev.content });
+    for (const ev of req.initial_state ?? []) planned.push({ type: ev.type, state_key: ev.state_key ?? '', content: ev.content });
 
     // 7. Name and topic.
-    if (req.name !== undefined) await send({ type: 'm.room.name', state_key: '', content: { name: req.name } });
+    if (req.name !== undefined) planned.push({ type: 'm.room.name', state_key: '', content: { name: req.name } });
     if (req.topic !== undefined) {
-      await send({
+      planned.push({
         type: 'm.room.topic',
         state_key: '',
         content: { topic: req.topic, 'm.topic': [{ mimetype: 'text/plain', body: req.topic }] },
       });
     }
 
+    // 8. Invites: each invitee must exist, and the invite must be allowed by the state above.
+    const invites = req.invite ?? [];
+    for (const invitee of invites) {
+      if (invitee === creator) throw new MatrixError('M_FORBIDDEN', `${invitee} is already in the room`);
+      if (!(await this.deps.profiles.profileOf(invitee))) throw new MatrixError('M_NOT_FOUND', `Unknown user ${invitee}`);
+    }
+    const invitePlan = invites.map((invitee): PlannedEvent => ({ type: 'm.room.member', state_key: invitee, content: { membership: 'invite' } }));
+    checkCreationPlan(version, creator, this.deps.serverName, createContent, [...planned, ...invitePlan]);
+
+    const roomId = version.roomIdIsCreateEventHash ? undefined : `!${randomString(18)}:${this.deps.serverName}`;
+    const createEvent = this.deps.builder.buildCreate(version, creator, createContent, roomId);
+    await this.deps.writer.create(createEvent, version);
+    const id = createEvent.roomId;
+    for (const event of planned) await this.deps.writer.send(id, { ...event, sender: creator });
+
     if (alias) await this.deps.aliases!.create(alias, id, creator);
     if (req.visibility === 'public' && this.deps.publish) await this.deps.publish(id);
 
-    // 8. Invites.
-    for (const invitee of req.invite ?? []) {
+    for (const invitee of invites) {
       await this.deps.membership.perform('invite', id, creator, { target: invitee, isDirect: req.is_direct });
     }
     return { roomId: id, alias };

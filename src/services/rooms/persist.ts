@@ -7,7 +7,7 @@ import type { Database } from '../../storage/database.ts';
 import type { EventStore } from '../../storage/stores/events.ts';
 import type { RoomStore } from '../../storage/stores/rooms.ts';
 import { checkContentHash } from '../../core/hashes.ts';
-import { isStateEvent, redactsOf, stateKeyOf, type RoomEvent } from '../../core/pdu.ts';
+import { isStateEvent, MAX_PDU_BYTES, redactsOf, stateKeyOf, type RoomEvent } from '../../core/pdu.ts';
 import type { RoomVersion } from '../../core/room-versions.ts';
 import { checkAuth, AuthError } from '../../core/auth/check-auth.ts';
 import { authEventKeys, authStateFromAuthEvents, checkAuthEvents } from '../../core/auth/auth-events.ts';
@@ -19,7 +19,6 @@ import type { CurrentStateCache } from './current-state.ts';
 import type { ForwardExtremities } from './extremities.ts';
 import { RoomAdvancer } from './room-advance.ts';
 
-const MAX_PDU_BYTES = 65_536;
 
 export interface PersistOptions {
   /** 'local': built and signed here — auth failures are the client's fault (403), nothing stored. */
