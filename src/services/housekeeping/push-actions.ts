@@ -61,10 +61,11 @@ export class PushActionExpiry extends PeriodicJob<PushActionExpiryResult> {
       const aged = batch.filter((a) => a.ts < actionsBefore && (a.highlight === 0 || a.ts < highlightsBefore));
       if (aged.length > 0) {
         const receipts = await this.receiptsOf(aged);
-        const read = aged.filter((a) => isRead(a, receipts));
+        const read: AgedPushAction[] = [];
+        const unread: AgedPushAction[] = [];
+        for (const a of aged) (isRead(a, receipts) ? read : unread).push(a);
         await this.deps.store.delete(read);
         result.deleted += read.length;
-        const unread = aged.filter((a) => !isRead(a, receipts));
         if (unread.length > 0) {
           result.unread += await this.expireUnread(unread);
           result.deleted += unread.length;
