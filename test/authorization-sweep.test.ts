@@ -8,8 +8,8 @@
 // forgets its check fails here until it checks, or until it is listed below with the reason.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeEachDatabase, type TestUser } from './harness.ts';
-import { nextProbe, routesOf, type Route } from './support/route-sweep.ts';
+import { describeEachDatabase } from './harness.ts';
+import { nextProbe, pathValue, routesOf, type Route, type SweepTargets } from './support/route-sweep.ts';
 
 const enc = encodeURIComponent;
 
@@ -45,57 +45,6 @@ function maySucceed(route: Route): boolean {
   return MAY_SUCCEED.some(([pattern]) => pattern.test(line));
 }
 
-interface Owned {
-  owner: TestUser;
-  roomId: string;
-  eventId: string;
-  alias: string;
-  filterId: string;
-  mediaId: string;
-}
-
-function ownersValue(name: string, o: Owned, counter: number): string {
-  switch (name) {
-    case 'roomId':
-    case 'roomIdOrAlias':
-      return o.roomId;
-    case 'eventId':
-      return o.eventId;
-    case 'userId':
-      return o.owner.userId;
-    case 'deviceId':
-      return o.owner.deviceId;
-    case 'roomAlias':
-      return o.alias;
-    case 'filterId':
-      return o.filterId;
-    case 'mediaId':
-      return o.mediaId;
-    case 'serverName':
-      return 'test.local';
-    case 'eventType':
-      return 'm.room.message';
-    case 'txnId':
-      return `stranger${counter}`;
-    case 'stateKey':
-      return '';
-    case 'receiptType':
-      return 'm.read';
-    case 'keyName':
-      return 'displayname';
-    case 'kind':
-      return 'override';
-    case 'ruleId':
-      return '.m.rule.master';
-    case 'relType':
-      return 'm.thread';
-    case 'version':
-      return '1';
-    default:
-      return 'sweep';
-  }
-}
-
 describeEachDatabase('who is asking: a stranger on every route', ({ server }) => {
   it('lets a stranger do nothing with another user’s rooms, events, account or media', async () => {
     const s = server();
@@ -116,7 +65,15 @@ describeEachDatabase('who is asking: a stranger on every route', ({ server }) =>
     });
     assert.equal(upload.status, 200);
     const mediaId = ((await upload.json()) as { content_uri: string }).content_uri.split('/').pop()!;
-    const owned: Owned = { owner, roomId, eventId: sent.body.event_id, alias: `#owners-room:${s.serverName}`, filterId: filter.body.filter_id, mediaId };
+    const owned: SweepTargets = {
+      userId: owner.userId,
+      deviceId: owner.deviceId,
+      roomId,
+      eventId: sent.body.event_id,
+      alias: `#owners-room:${s.serverName}`,
+      filterId: filter.body.filter_id,
+      mediaId,
+    };
 
     // Well-formed values for the fields routes ask for, aimed at the owner and their room.
     const known: Record<string, unknown> = {
@@ -134,7 +91,7 @@ describeEachDatabase('who is asking: a stranger on every route', ({ server }) =>
     let requests = 0;
     let counter = 0;
     for (const route of routes) {
-      const path = route.path.replace(/:(\w+)/g, (_m, name: string) => enc(ownersValue(name, owned, ++counter)));
+      const path = route.path.replace(/:(\w+)/g, (_m, name: string) => enc(pathValue(name, owned, `stranger${++counter}`)));
       const hasBody = route.method === 'POST' || route.method === 'PUT';
       const probe: Record<string, unknown> = {};
       const query: Record<string, string> = {};

@@ -7,7 +7,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeEachDatabase, type TestResponse, type TestUser } from './harness.ts';
-import { nextProbe, routesOf, type Route } from './support/route-sweep.ts';
+import { nextProbe, pathValue, routesOf, type Route } from './support/route-sweep.ts';
 
 /** Statuses the spec gives these errcodes (a handler must not pick another one). */
 const SPEC_STATUS: Record<string, number[]> = {
@@ -24,51 +24,12 @@ const SPEC_STATUS: Record<string, number[]> = {
   M_LIMIT_EXCEEDED: [429],
 };
 
-/** Path parameter values that make a well-formed request, by parameter name. */
 interface Context {
   admin: TestUser;
   victim: TestUser;
   roomId: string;
   eventId: string;
   alias: string;
-}
-
-function goodValue(name: string, ctx: Context, counter: number): string {
-  switch (name) {
-    case 'roomId':
-    case 'roomIdOrAlias':
-      return ctx.roomId;
-    case 'eventId':
-      return ctx.eventId;
-    case 'userId':
-      return ctx.admin.userId;
-    case 'deviceId':
-      return ctx.admin.deviceId;
-    case 'roomAlias':
-      return ctx.alias;
-    case 'eventType':
-      return 'm.room.message';
-    case 'txnId':
-      return `sweep${counter}`;
-    case 'stateKey':
-      return '';
-    case 'receiptType':
-      return 'm.read';
-    case 'keyName':
-      return 'displayname';
-    case 'kind':
-      return 'override';
-    case 'ruleId':
-      return '.m.rule.master';
-    case 'relType':
-      return 'm.thread';
-    case 'serverName':
-      return 'test.local';
-    case 'version':
-      return '1';
-    default:
-      return 'sweep';
-  }
 }
 
 /** Bad values for any path parameter (already URL-encoded where that matters). */
@@ -227,7 +188,9 @@ describeEachDatabase('bad input on every route', ({ server }) => {
       const params = [...route.path.matchAll(/:(\w+)/g)].map((m) => m[1]);
       const pathWith = (bad?: { name: string; value: string }) =>
         route.path.replace(/:(\w+)/g, (_m, name: string) =>
-          bad?.name === name ? bad.value : encodeURIComponent(goodValue(name, ctx, ++counter)),
+          bad?.name === name
+            ? bad.value
+            : encodeURIComponent(pathValue(name, { userId: ctx.admin.userId, deviceId: ctx.admin.deviceId, roomId: ctx.roomId, eventId: ctx.eventId, alias: ctx.alias }, `sweep${++counter}`)),
         );
       const token = ctx.admin.accessToken;
       const hasBody = route.method === 'POST' || route.method === 'PUT';

@@ -5,50 +5,65 @@
 // clock moved forward), on both databases.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeEachDatabase, type TestUser } from './harness.ts';
+import { describeEachDatabase, type TestServer } from './harness.ts';
 
 const enc = encodeURIComponent;
 const DAY = 24 * 60 * 60 * 1000;
 const THREADED = JSON.stringify({ room: { timeline: { unread_thread_notifications: true } } });
 
-describeEachDatabase('push action expiry', ({ server }) => {
-  it('deletes actions after a day and highlights after 30 days, read or not, and keeps the counters right', async () => {
-    const alice = await server().registerUser();
-    const bob = await server().registerUser();
-    const roomId = (await server().request('POST', '/_matrix/client/v3/createRoom', { token: alice.accessToken, body: { preset: 'public_chat' } })).body.room_id;
-    assert.equal((await server().request('POST', `/_matrix/client/v3/join/${enc(roomId)}`, { token: bob.accessToken, body: {} })).status, 200);
-    let txn = 0;
-    const send = async (body: string, extra: Record<string, unknown> = {}) => {
-      const res = await server().request('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/x${txn++}`, {
+const n = (notification_count: number, highlight_count = 0) => ({ notification_count, highlight_count });
+
+/** Alice's public room with `reader` in it, and what the tests do there through HTTP. */
+async function roomWithReader(server: TestServer) {
+  const alice = await server.registerUser();
+  const reader = await server.registerUser();
+  const roomId = (await server.request('POST', '/_matrix/client/v3/createRoom', { token: alice.accessToken, body: { preset: 'public_chat' } })).body.room_id as string;
+  assert.equal((await server.request('POST', `/_matrix/client/v3/join/${enc(roomId)}`, { token: reader.accessToken, body: {} })).status, 200);
+  let txn = 0;
+  return {
+    reader,
+    roomId,
+    /** Alice sends a text message; its event ID. */
+    async send(body: string, extra: Record<string, unknown> = {}): Promise<string> {
+      const res = await server.request('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/x${txn++}`, {
         token: alice.accessToken,
         body: { msgtype: 'm.text', body, ...extra },
       });
       assert.equal(res.status, 200, JSON.stringify(res.body));
-      return res.body.event_id as string;
-    };
-    const receipt = async (user: TestUser, eventId: string, threadId?: string) => {
-      const res = await server().request('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/receipt/m.read/${enc(eventId)}`, {
-        token: user.accessToken,
+      return res.body.event_id;
+    },
+    /** The reader's read receipt, unthreaded or for a thread ('main' or a root). */
+    async receipt(eventId: string, threadId?: string): Promise<void> {
+      const res = await server.request('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/receipt/m.read/${enc(eventId)}`, {
+        token: reader.accessToken,
         body: threadId === undefined ? {} : { thread_id: threadId },
       });
       assert.equal(res.status, 200, JSON.stringify(res.body));
-    };
-    const counts = async () => {
-      const room = (await server().request('GET', '/_matrix/client/v3/sync', { token: bob.accessToken, query: { filter: THREADED } })).body.rooms.join[roomId];
+    },
+    /** The reader's unread counts in the room, and per thread. */
+    async counts() {
+      const room = (await server.request('GET', '/_matrix/client/v3/sync', { token: reader.accessToken, query: { filter: THREADED } })).body.rooms.join[roomId];
       return { room: room.unread_notifications, threads: room.unread_thread_notifications ?? {} };
-    };
-    const notified = async () =>
-      (await server().request('GET', '/_matrix/client/v3/notifications', { token: bob.accessToken })).body.notifications.map((n: any) => [n.event.content.body, n.read]);
-    const n = (notification_count: number, highlight_count = 0) => ({ notification_count, highlight_count });
+    },
+    /** The reader's /notifications, newest first: [body, read]. */
+    async notified(): Promise<Array<[string, boolean]>> {
+      const res = await server.request('GET', '/_matrix/client/v3/notifications', { token: reader.accessToken });
+      return res.body.notifications.map((x: any) => [x.event.content.body, x.read]);
+    },
+  };
+}
 
+describeEachDatabase('push action expiry', ({ server }) => {
+  it('deletes actions after a day and highlights after 30 days, read or not, and keeps the counters right', async () => {
+    const { reader: bob, send, receipt, counts, notified } = await roomWithReader(server());
     const m1 = await send('one');
     const m2 = await send('two, for bob', { 'm.mentions': { user_ids: [bob.userId] } });
     const m3 = await send('three');
     const t1 = await send('in a thread', { 'm.relates_to': { rel_type: 'm.thread', event_id: m1 } });
     const m4 = await send('four');
     // Bob reads the main timeline up to m2 and the thread to its end; m3 and m4 stay unread.
-    await receipt(bob, m2, 'main');
-    await receipt(bob, t1, m1);
+    await receipt(m2, 'main');
+    await receipt(t1, m1);
     const before = await counts();
     assert.deepEqual(before, { room: n(2), threads: {} });
     assert.deepEqual(await notified(), [['four', false], ['in a thread', true], ['three', false], ['two, for bob', true], ['one', true]]);
@@ -62,9 +77,9 @@ describeEachDatabase('push action expiry', ({ server }) => {
 
     // A receipt inside the run that expired unread (three and four) takes nothing off yet: the
     // counter errs high until a receipt passes the run's end.
-    await receipt(bob, m3);
+    await receipt(m3);
     assert.deepEqual(await counts(), before);
-    await receipt(bob, m4);
+    await receipt(m4);
     assert.deepEqual(await counts(), { room: n(0), threads: {} });
 
     // After 30 days the read mention goes too; then nothing is left.
@@ -74,31 +89,11 @@ describeEachDatabase('push action expiry', ({ server }) => {
   });
 
   it('expires the actions of a member who never reads, keeps the counters, and clears them at the first receipt past them', async () => {
-    const alice = await server().registerUser();
-    const carol = await server().registerUser();
-    const roomId = (await server().request('POST', '/_matrix/client/v3/createRoom', { token: alice.accessToken, body: { preset: 'public_chat' } })).body.room_id;
-    assert.equal((await server().request('POST', `/_matrix/client/v3/join/${enc(roomId)}`, { token: carol.accessToken, body: {} })).status, 200);
-    let txn = 0;
-    const send = async (body: string, extra: Record<string, unknown> = {}) => {
-      const res = await server().request('PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/y${txn++}`, {
-        token: alice.accessToken,
-        body: { msgtype: 'm.text', body, ...extra },
-      });
-      assert.equal(res.status, 200, JSON.stringify(res.body));
-      return res.body.event_id as string;
-    };
-    const counts = async () => {
-      const room = (await server().request('GET', '/_matrix/client/v3/sync', { token: carol.accessToken, query: { filter: THREADED } })).body.rooms.join[roomId];
-      return { room: room.unread_notifications, threads: room.unread_thread_notifications ?? {} };
-    };
-    const notified = async () =>
-      (await server().request('GET', '/_matrix/client/v3/notifications', { token: carol.accessToken })).body.notifications.map((n: any) => n.event.content.body);
-    const n = (notification_count: number, highlight_count = 0) => ({ notification_count, highlight_count });
-
+    const { reader: carol, send, receipt, counts, notified } = await roomWithReader(server());
     const root = await send('root');
     await send('hello carol', { 'm.mentions': { user_ids: [carol.userId] } });
     await send('in the thread', { 'm.relates_to': { rel_type: 'm.thread', event_id: root } });
-    await send('in the thread, for carol', { 'm.relates_to': { rel_type: 'm.thread', event_id: root }, 'm.mentions': { user_ids: [carol.userId] } });
+    const threadLast = await send('in the thread, for carol', { 'm.relates_to': { rel_type: 'm.thread', event_id: root }, 'm.mentions': { user_ids: [carol.userId] } });
     const last = await send('last');
     const unread = { room: n(3, 1), threads: { [root]: n(2, 1) } };
     assert.deepEqual(await counts(), unread);
@@ -106,18 +101,16 @@ describeEachDatabase('push action expiry', ({ server }) => {
     // A day on, the three plain messages go (unread); 30 days on, the two mentions. The
     // counters carol's client shows do not move.
     assert.deepEqual(await server().app.expirePushActions(Date.now() + 2 * DAY), { deleted: 3, unread: 3 });
-    assert.deepEqual(await notified(), ['in the thread, for carol', 'hello carol']);
+    assert.deepEqual(await notified(), [['in the thread, for carol', false], ['hello carol', false]]);
     assert.deepEqual(await counts(), unread);
     assert.deepEqual(await server().app.expirePushActions(Date.now() + 31 * DAY), { deleted: 2, unread: 2 });
     assert.deepEqual(await notified(), []);
     assert.deepEqual(await counts(), unread);
 
     // A threaded receipt clears its thread only; an unthreaded one at the end clears the rest.
-    const inThread = (await server().request('GET', `/_matrix/client/v1/rooms/${enc(roomId)}/threads`, { token: carol.accessToken })).body.chunk[0];
-    const threadLast = inThread.unsigned['m.relations']['m.thread'].latest_event.event_id;
-    assert.equal((await server().request('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/receipt/m.read/${enc(threadLast)}`, { token: carol.accessToken, body: { thread_id: root } })).status, 200);
+    await receipt(threadLast, root);
     assert.deepEqual(await counts(), { room: n(3, 1), threads: {} });
-    assert.equal((await server().request('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/receipt/m.read/${enc(last)}`, { token: carol.accessToken, body: {} })).status, 200);
+    await receipt(last);
     assert.deepEqual(await counts(), { room: n(0), threads: {} });
 
     // New messages count from zero again.

@@ -24,6 +24,60 @@ export function routesOf(server: TestServer): Route[] {
   return routes;
 }
 
+/** The things path parameters point at in a sweep: a user's ID and device, a room and so on. */
+export interface SweepTargets {
+  userId: string;
+  deviceId: string;
+  roomId: string;
+  eventId: string;
+  alias: string;
+  filterId?: string;
+  mediaId?: string;
+}
+
+/** A well-formed value for the path parameter `name`, aimed at `t`; `unique` makes transaction IDs fresh. */
+export function pathValue(name: string, t: SweepTargets, unique: string): string {
+  switch (name) {
+    case 'roomId':
+    case 'roomIdOrAlias':
+      return t.roomId;
+    case 'eventId':
+      return t.eventId;
+    case 'userId':
+      return t.userId;
+    case 'deviceId':
+      return t.deviceId;
+    case 'roomAlias':
+      return t.alias;
+    case 'filterId':
+      return t.filterId ?? '0';
+    case 'mediaId':
+      return t.mediaId ?? 'sweep';
+    case 'serverName':
+      return 'test.local';
+    case 'eventType':
+      return 'm.room.message';
+    case 'txnId':
+      return unique;
+    case 'stateKey':
+      return '';
+    case 'receiptType':
+      return 'm.read';
+    case 'keyName':
+      return 'displayname';
+    case 'kind':
+      return 'override';
+    case 'ruleId':
+      return '.m.rule.master';
+    case 'relType':
+      return 'm.thread';
+    case 'version':
+      return '1';
+    default:
+      return 'sweep';
+  }
+}
+
 /** An edge value of the type a validation message names ("must be string"), else null. */
 function edgeValueFor(message: string): unknown {
   const type = /must be (string|integer|number|boolean|object|array|null)\b/.exec(message)?.[1];
