@@ -15,6 +15,20 @@ describeEachDatabase('server basics', ({ server }) => {
     assert.equal(res.body.errcode, 'M_UNRECOGNIZED');
   });
 
+  it('answers a known endpoint asked with a method it does not take with 405 M_UNRECOGNIZED', async () => {
+    for (const [method, path] of [
+      ['PUT', '/_matrix/client/v3/login'],
+      ['GET', '/_matrix/client/v3/createRoom'],
+      ['DELETE', '/_matrix/media/v3/upload'],
+      ['POST', `/_matrix/client/r0/rooms/${encodeURIComponent('!a:test.local')}/messages`],
+    ]) {
+      const res = await server().request(method, path);
+      assert.equal(res.status, 405, `${method} ${path}`);
+      assert.equal(res.body.errcode, 'M_UNRECOGNIZED');
+      assert.equal(res.headers.get('access-control-allow-origin'), '*');
+    }
+  });
+
   it('answers CORS preflight with the spec headers', async () => {
     const res = await server().request('OPTIONS', '/_matrix/client/v3/login');
     assert.ok(res.status === 204 || res.status === 200);

@@ -91,6 +91,9 @@ function routerErrorOf(error: FastifyError): MatrixError {
   return new MatrixError('M_UNKNOWN', 'Bad request', {}, 400);
 }
 
+/** The methods Matrix endpoints use (a known path asked with another method is answered 405). */
+const METHODS = ['GET', 'PUT', 'POST', 'DELETE'] as const;
+
 /** Longest path parameter the router takes (Matrix IDs are at most 255 bytes; percent-encoding triples that). */
 const MAX_PARAM_LENGTH = 1000;
 
@@ -180,8 +183,13 @@ export function createHttpServer(options: HttpOptions): FastifyInstance {
     done();
   });
 
-  app.setNotFoundHandler((_req, reply) => {
-    void reply.code(404).send({ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
+  // Spec ("Unsupported endpoints"): an unknown endpoint is 404 M_UNRECOGNIZED, a known one
+  // called with a method it does not take is 405 M_UNRECOGNIZED.
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?', 1)[0];
+    const known = METHODS.some((method) => method !== req.method && app.findRoute({ method, url: path }) !== null);
+    if (known) void reply.code(405).send({ errcode: 'M_UNRECOGNIZED', error: `${req.method} is not allowed on this endpoint` });
+    else void reply.code(404).send({ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
   });
 
   app.setErrorHandler((error: FastifyError | MatrixError | Error, req, reply) => {
