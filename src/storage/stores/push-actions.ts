@@ -173,24 +173,12 @@ export class PushActionStore {
    */
   async takeExpiredCoveredBy(userId: string, roomId: string, threadId: string | undefined, upToPos: number, trx: Kysely<DB>): Promise<UnreadCounts[]> {
     let covered = trx
-      .selectFrom('event_push_expired')
-      .select(['thread_id', 'notifications', 'highlights'])
+      .deleteFrom('event_push_expired')
       .where('room_id', '=', roomId)
       .where('user_id', '=', userId)
       .where('through_pos', '<=', upToPos);
     if (threadId !== undefined) covered = covered.where('thread_id', '=', threadId);
-    const rows = await covered.execute();
-    if (rows.length === 0) return [];
-    await trx
-      .deleteFrom('event_push_expired')
-      .where('room_id', '=', roomId)
-      .where('user_id', '=', userId)
-      .where(
-        'thread_id',
-        'in',
-        rows.map((r) => r.thread_id),
-      )
-      .execute();
+    const rows = await covered.returning(['thread_id', 'notifications', 'highlights']).execute();
     return rows.map((r) => ({ thread_id: r.thread_id, notifications: Number(r.notifications), highlights: Number(r.highlights) }));
   }
 
